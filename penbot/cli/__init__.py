@@ -1,0 +1,51 @@
+"""The ``penbot`` command: thin typer commands that parse, call one library function, print.
+
+Every command module adds its commands to ``app``; ``main`` turns ``PenbotError`` (and
+Ctrl-C) into one line on stderr and a non-zero exit instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from penbot.errors import PenbotError
+
+app = typer.Typer(
+    name="penbot",
+    help="Realistic handwriting for pen plotters.\n\nExample: penbot write \"hello\" --style 3 --out page.svg",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # imported for their side effect of adding commands to ``app``
+    from penbot.cli import batch, data, model, styles, write  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except PenbotError as exc:
+        print(f"penbot: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("penbot: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,1 @@
+"""Reading IAM-OnDB, cleaning it, and turning it into training batches."""

@@ -1,0 +1,196 @@
+"""The Graves (2013, §5) handwriting synthesis network, in one file.
+
+  x_{t-1} ──► LSTM-1 ──► window (K Gaussians over the text) ──► w_t
+                 │                                            │
+                 ▼                                            ▼
+   [x, h1, w] ► LSTM-2 ► [x, h2, w] ► LSTM-3 ► [h1 h2 h3] ► mixture density (M bivariate
+   Gaussians for dx, dy + a Bernoulli for the pen lifting)
+
+``forward`` runs a padded batch with teacher forcing (training, likelihood); ``step``
+advances one point with explicit state (sampling, priming). Both go through
+``_attend`` and ``_mixture``, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from penbot.text import DEFAULT_ALPHABET
+
+__all__ = ["ModelConfig", "HandwritingModel", "Mixture", "State", "mixture_nll"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network; it travels inside the model file."""
+
+    alphabet: str = DEFAULT_ALPHABET
+    hidden: int = 256
+    n_window: int = 10  # K: Gaussians in the attention window
+    n_mixture: int = 20  # M: bivariate Gaussians in the output
+    offset_mean: tuple[float, float] = (0.0, 0.0)  # normalisation of (dx, dy) in data units
+    offset_std: tuple[float, float] = (1.0, 1.0)
+    points_per_char: float = 7.0  # initial attention speed; also the sampler's step budget
+    clean: dict = field(default_factory=dict)  # CleanConfig the data was prepared with
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        d = json.loads(text)
+        d["offset_mean"], d["offset_std"] = tuple(d["offset_mean"]), tuple(d["offset_std"])
+        return cls(**d)
+
+
+@dataclass
+class Mixture:
+    """Output distribution of one or many steps (all tensors shaped ``(..., M)`` or ``(...)``)."""
+
+    log_pi: Tensor
+    mu: Tensor  # (..., M, 2)
+    log_sigma: Tensor  # (..., M, 2)
+    rho: Tensor
+    pen_logit: Tensor
+
+
+@dataclass
+class State:
+    """Recurrent state of a batch of lines while sampling."""
+
+    h1: Tensor
+    c1: Tensor
+    kappa: Tensor  # (B, K) attention positions, in characters
+    w: Tensor  # (B, A) last window vector
+    upper: tuple[Tensor, Tensor, Tensor, Tensor]  # h2, c2, h3, c3 shaped (1, B, H)
+
+
+LOG_2PI = math.log(2 * math.pi)
+SIGMA_FLOOR = -5.0  # log sigma >= -5 (0.007 std units): keeps densities finite
+RHO_MAX = 0.995  # |rho| < 1 keeps 1 - rho^2 away from zero
+
+
+class HandwritingModel(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        h, a, k, m = cfg.hidden, len(cfg.alphabet), cfg.n_window, cfg.n_mixture
+        self.lstm1 = nn.LSTMCell(3 + a, h)
+        self.window = nn.Linear(h, 3 * k)
+        self.lstm2 = nn.LSTM(3 + a + h, h, batch_first=True)
+        self.lstm3 = nn.LSTM(3 + a + h, h, batch_first=True)
+        self.head = nn.Linear(3 * h, 1 + 6 * m)
+        with torch.no_grad():  # start the window moving at about one character per word-step
+            self.window.bias[2 * k :].fill_(math.log(1.0 / cfg.points_per_char))
+            self.window.bias[: 2 * k].fill_(0.0)
+        self.register_buffer("mean", torch.tensor(cfg.offset_mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(cfg.offset_std, dtype=torch.float32))
+
+    # shared pieces --------------------------------------------------------------------
+    def one_hot(self, chars: Tensor) -> Tensor:
+        """(B, U) indices (0 = padding) -> (B, U, A) one-hot with zero rows for padding."""
+        return F.one_hot(chars, len(self.cfg.alphabet) + 1)[..., 1:].float()
+
+    def _attend(
+        self, x: Tensor, h1: Tensor, c1: Tensor, kappa: Tensor, w: Tensor, onehot: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """LSTM-1 step and the soft window: returns h1, c1, kappa, w, phi (B, U)."""
+        h1, c1 = self.lstm1(torch.cat([x, w], dim=-1), (h1, c1))
+        alpha, beta, dk = self.window(h1).exp().chunk(3, dim=-1)
+        kappa = kappa + dk
+        u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
+        phi = (alpha.unsqueeze(-1) * torch.exp(-beta.unsqueeze(-1) * (kappa.unsqueeze(-1) - u) ** 2)).sum(1)
+        w = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
+        return h1, c1, kappa, w, phi
+
+    def _mixture(self, h: Tensor) -> Mixture:
+        m = self.cfg.n_mixture
+        out = self.head(h)
+        pen, pi, mu, log_sigma, rho = out.split([1, m, 2 * m, 2 * m, m], dim=-1)
+        return Mixture(
+            log_pi=F.log_softmax(pi, dim=-1),
+            mu=mu.unflatten(-1, (m, 2)),
+            log_sigma=log_sigma.unflatten(-1, (m, 2)).clamp(min=SIGMA_FLOOR),
+            rho=torch.tanh(rho) * RHO_MAX,
+            pen_logit=pen.squeeze(-1),
+        )
+
+    def normalise(self, offsets: Tensor) -> Tensor:
+        return torch.cat([(offsets[..., :2] - self.mean) / self.std, offsets[..., 2:]], dim=-1)
+
+    # training -------------------------------------------------------------------------
+    def forward(
+        self, strokes: Tensor, chars: Tensor, stroke_mask: Tensor | None = None
+    ) -> tuple[Mixture, Tensor | None]:
+        """Teacher-forced pass over data-unit offsets ``(B, T, 3)``; returns (mixture, nll).
+
+        The loss is the summed negative log-likelihood divided by the number of real points.
+        """
+        b, t, _ = strokes.shape
+        x = self.normalise(strokes)
+        start = torch.zeros(b, 1, 3, device=x.device)
+        start[..., 2] = 1.0  # the line begins as if a stroke had just ended
+        inp = torch.cat([start, x[:, :-1]], dim=1)
+        onehot = self.one_hot(chars)
+        hdim, a = self.cfg.hidden, len(self.cfg.alphabet)
+        h1 = c1 = x.new_zeros(b, hdim)
+        kappa = x.new_zeros(b, self.cfg.n_window)
+        w = x.new_zeros(b, a)
+        hs, ws = [], []
+        for i in range(t):
+            h1, c1, kappa, w, _ = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
+            hs.append(h1)
+            ws.append(w)
+        h1s, wss = torch.stack(hs, 1), torch.stack(ws, 1)
+        h2s, _ = self.lstm2(torch.cat([inp, h1s, wss], dim=-1))
+        h3s, _ = self.lstm3(torch.cat([inp, h2s, wss], dim=-1))
+        mix = self._mixture(torch.cat([h1s, h2s, h3s], dim=-1))
+        if stroke_mask is None:
+            return mix, None
+        nll = mixture_nll(mix, x)
+        mask = stroke_mask.float()
+        return mix, (nll * mask).sum() / mask.sum().clamp(min=1.0)
+
+    # sampling -------------------------------------------------------------------------
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:
+        z = torch.zeros(batch, self.cfg.hidden, device=device)
+        z3 = torch.zeros(1, batch, self.cfg.hidden, device=device)
+        return State(
+            z, z.clone(), torch.zeros(batch, self.cfg.n_window, device=device),
+            torch.zeros(batch, len(self.cfg.alphabet), device=device), (z3, z3.clone(), z3.clone(), z3.clone()),
+        )
+
+    def step(self, x: Tensor, state: State, onehot: Tensor) -> tuple[Mixture, State, Tensor]:
+        """One point: ``x`` is the previous *normalised* offset ``(B, 3)``.
+
+        Returns the mixture for the next point, the new state and the window ``phi``.
+        """
+        h1, c1, kappa, w, phi = self._attend(x, state.h1, state.c1, state.kappa, state.w, onehot)
+        h2, c2, h3, c3 = state.upper
+        inp = x.unsqueeze(1)
+        o2, (h2, c2) = self.lstm2(torch.cat([inp, h1.unsqueeze(1), w.unsqueeze(1)], -1), (h2, c2))
+        o3, (h3, c3) = self.lstm3(torch.cat([inp, o2, w.unsqueeze(1)], -1), (h3, c3))
+        mix = self._mixture(torch.cat([h1, o2.squeeze(1), o3.squeeze(1)], dim=-1))
+        return mix, State(h1, c1, kappa, w, (h2, c2, h3, c3)), phi
+
+
+def mixture_nll(mix: Mixture, target: Tensor) -> Tensor:
+    """Per-point negative log-likelihood (nats) of normalised targets ``(..., 3)``.
+
+    Computed in log space: log-softmax weights, log-sum-exp over components and a
+    Bernoulli in logits, so no probability ever underflows to zero.
+    """
+    d = (target[..., None, :2] - mix.mu) / mix.log_sigma.exp()
+    rho = mix.rho
+    one_m = 1.0 - rho**2
+    z = d[..., 0] ** 2 + d[..., 1] ** 2 - 2 * rho * d[..., 0] * d[..., 1]
+    log_n = -LOG_2PI - mix.log_sigma.sum(-1) - 0.5 * torch.log(one_m) - z / (2 * one_m)
+    log_xy = torch.logsumexp(mix.log_pi + log_n, dim=-1)
+    log_pen = -F.binary_cross_entropy_with_logits(mix.pen_logit, target[..., 2], reduction="none")
+    return -(log_xy + log_pen)
