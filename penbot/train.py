@@ -31,6 +31,8 @@ class TrainConfig:
     min_lr_frac: float = 0.05
     clip: float = 3.0
     hidden: int = 256
+    n_window: int = 10  # ModelConfig.n_window (tests use smaller networks)
+    n_mixture: int = 20  # ModelConfig.n_mixture
     decimate: int = 3
     pair_prob: float = 0.15  # join a line with the next of its form: long lines, priming
     drop_text_prob: float = 0.03  # hide the text: teaches the unconditional mode
@@ -82,7 +84,8 @@ def evaluate_nll(
     order = index[np.argsort(ls.lengths()[index], kind="stable")]
     total, points = 0.0, 0
     for i in range(0, len(order), batch_size):
-        strokes, chars, mask = _tensors(collate(ls, order[i : i + batch_size], model.cfg.alphabet), torch.device(device))
+        batch = collate(ls, order[i : i + batch_size], model.cfg.alphabet)
+        strokes, chars, mask = _tensors(batch, torch.device(device))
         _, loss = model(strokes, chars, mask)
         n = int(mask.sum())
         total += float(loss) * n
@@ -144,7 +147,8 @@ def train(cfg: TrainConfig) -> Path:
         best_val = ck["best_val"]
     else:
         mean, std, ppc = _stats(ls, train_idx)
-        mcfg = ModelConfig(hidden=cfg.hidden, offset_mean=mean, offset_std=std, points_per_char=ppc,
+        mcfg = ModelConfig(hidden=cfg.hidden, n_window=cfg.n_window, n_mixture=cfg.n_mixture,
+                           offset_mean=mean, offset_std=std, points_per_char=ppc,
                            clean=CleanConfig(decimate=cfg.decimate).key())
         model = HandwritingModel(mcfg).to(device)
         start_step, epoch, pos, best_val = 0, 0, 0, float("inf")
@@ -183,14 +187,14 @@ def train(cfg: TrainConfig) -> Path:
             g["lr"] = lr_at(step, cfg)
         _, loss = model(strokes, chars, mask)
         if not torch.isfinite(loss):
-            raise PenbotError(f"loss became {float(loss)} at step {step}: lower --lr or check the data")
+            raise PenbotError(f"loss became {loss.item()} at step {step}: lower --lr or check the data")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         step, pos = step + 1, pos + 1
         dt = time.time() - t0
-        ema_loss = float(loss) if ema_loss is None else 0.98 * ema_loss + 0.02 * float(loss)
+        ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
         ema_pps = 0.95 * ema_pps + 0.05 * (int(mask.sum()) / dt) if ema_pps else int(mask.sum()) / dt
         ema_s = 0.95 * ema_s + 0.05 * dt
         if step % cfg.val_every == 0 or step == cfg.steps:

@@ -42,6 +42,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except SystemExit:
         raise
+    except typer.TyperException as exc:  # usage errors (typer >= 0.22 carries its own click)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"penbot: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors and the like
         import click
 

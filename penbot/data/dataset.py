@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -99,7 +100,7 @@ def _load(path: Path) -> LineSet | None:
                 meta["ids"], meta["writers"], meta["texts"], z["offsets"], z["starts"],
                 meta["dropped"], [tuple(s) for s in meta["skipped"]], meta["raw_points"],
             )
-    except (OSError, ValueError, KeyError, zlib.error):
+    except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile):
         return None  # a broken cache is rebuilt, never trusted
 
 

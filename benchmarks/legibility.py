@@ -1,0 +1,452 @@
+"""Legibility benchmark: write known lines, read them back with an offline OCR, report the CER.
+
+An OCR trained on printed and scene text is a harsh, imperfect reader of handwriting, so the
+absolute figure matters less than the comparison: the same renderer and readers applied to
+real database lines (``--real``) give the reference a trained model should approach.
+
+    PYTHONPATH=. python benchmarks/legibility.py --model /tmp/best.pt --styles none,1 --save-dir /tmp/leg
+    PYTHONPATH=. python benchmarks/legibility.py --real ../shared/data/iam-ondb --limit 130
+
+Readers: RapidOCR 3.10 (PP-OCRv6 recogniser shipped in its wheel; ``pip install penbot[bench]``)
+and, when the ``tesseract`` program is installed, Tesseract in single-line mode as a stricter
+second reader. The CER is the Levenshtein distance over the reference length, summed over
+lines, after lowercasing, dropping punctuation and collapsing whitespace; a second figure
+ignores spaces (OCRs often merge or split handwritten words).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_LINES = HERE / "legibility_lines.txt"
+CATEGORIES = ("sentences", "names", "numbers", "punctuation", "capitals", "rare letters")
+
+
+# --- the benchmark lines -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BenchLine:
+    text: str
+    category: str
+
+
+def read_bench_lines(path: Path = DEFAULT_LINES) -> list[BenchLine]:
+    """Lines grouped by ``# category`` headers; other ``#`` lines are comments."""
+    out, category = [], "other"
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.startswith("#"):
+            name = line[1:].strip()
+            if name in CATEGORIES:
+                category = name
+            continue
+        if line:
+            out.append(BenchLine(line, category))
+    return out
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a line becomes an OCR image. 1 normalised unit = the writing height (x-height
+    plus ascender/descender band), so 34 px/unit gives a body of about 48 px per line,
+    the height PP-OCR's recogniser resizes to."""
+
+    px_per_unit: float = 34.0
+    pen_width: float = 0.07  # in units: about a 0.4 mm pen on 6 mm writing
+    pad_px: int = 12
+    supersample: int = 4  # draw large, then shrink: antialiased strokes
+    max_width_px: int = 6000
+
+
+def render_polylines(polylines: Sequence[np.ndarray], opts: RenderOptions = RenderOptions()) -> np.ndarray:
+    """Grayscale uint8 image (white paper, black ink) of polylines in normalised units (y down)."""
+    polys = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polylines if len(p)]
+    if not polys:
+        return np.full((2 * opts.pad_px + 32, 2 * opts.pad_px + 32), 255, np.uint8)
+    pts = np.concatenate(polys)
+    # crop to the band where the ink is, so one stray dot cannot shrink the writing
+    ylo, yhi = np.percentile(pts[:, 1], [1, 99])
+    band = max(yhi - ylo, 0.5)
+    y0, y1 = max(pts[:, 1].min(), ylo - 0.6 * band), min(pts[:, 1].max(), yhi + 0.6 * band)
+    x0, x1 = pts[:, 0].min(), pts[:, 0].max()
+    scale = opts.px_per_unit
+    if (x1 - x0) * scale + 2 * opts.pad_px > opts.max_width_px:  # a run-away line: keep it readable
+        scale = (opts.max_width_px - 2 * opts.pad_px) / max(x1 - x0, 1e-6)
+    ss = opts.supersample
+    w = int(np.ceil((x1 - x0) * scale)) + 2 * opts.pad_px
+    h = int(np.ceil((y1 - y0) * scale)) + 2 * opts.pad_px
+    img = Image.new("L", (w * ss, h * ss), 255)
+    draw = ImageDraw.Draw(img)
+    width = max(1, round(opts.pen_width * scale * ss))
+    r = width / 2
+    for p in polys:
+        q = ((p - [x0, y0]) * scale + opts.pad_px) * ss
+        if len(q) > 1:
+            draw.line([tuple(v) for v in q], fill=0, width=width, joint="curve")
+        for v in (q[0], q[-1]):  # round caps (and dots for single points)
+            draw.ellipse([v[0] - r, v[1] - r, v[0] + r, v[1] + r], fill=0)
+    return np.asarray(img.resize((w, h), Image.Resampling.LANCZOS))
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    from penbot.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# --- readers -------------------------------------------------------------------------------
+
+Reader = Callable[[np.ndarray], str]
+
+
+def rapidocr_reader() -> Reader:
+    """PP-OCRv6 text recogniser on the whole line (no detection, no orientation pass)."""
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(params={
+        "Global.log_level": "error",
+        "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    })
+
+    def read(image: np.ndarray) -> str:
+        out = engine(image, use_det=False, use_cls=False, use_rec=True)
+        txts = getattr(out, "txts", None) or ()
+        return " ".join(t for t in txts if t)
+
+    return read
+
+
+def tesseract_reader() -> Reader | None:
+    """Tesseract in single-line mode (``--psm 7``), or None when it is not installed."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return None
+
+    def read(image: np.ndarray) -> str:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "line.png"
+            Image.fromarray(image).save(path)
+            res = subprocess.run([exe, str(path), "stdout", "--psm", "7", "-l", "eng"],
+                                 capture_output=True, text=True, timeout=60)
+        return " ".join(res.stdout.split())
+
+    return read
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+_NOT_WORD = re.compile(r"[^a-z0-9\s]")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, punctuation dropped, whitespace collapsed: what both readers can agree on."""
+    return " ".join(_NOT_WORD.sub("", text.lower()).split())
+
+
+def levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def char_errors(reference: str, hypothesis: str, spaces: bool = True) -> tuple[int, int]:
+    """(edit distance, reference length) after normalisation."""
+    ref, hyp = normalise(reference), normalise(hypothesis)
+    if not spaces:
+        ref, hyp = ref.replace(" ", ""), hyp.replace(" ", "")
+    return levenshtein(ref, hyp), len(ref)
+
+
+# --- the benchmark -------------------------------------------------------------------------
+
+@dataclass
+class LineResult:
+    text: str
+    category: str
+    style: str
+    attempts: int = 1
+    problem: str = ""
+    hit_cap: bool = False
+    width_per_char: float = float("nan")
+    runaway: bool = False
+    reads: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # reader -> (d, n, d_ns, n_ns)
+    png: str = ""
+
+
+@dataclass
+class Report:
+    results: list[LineResult]
+    readers: list[str]
+    sample_seconds: float = 0.0
+    ocr_seconds: float = 0.0
+    total_seconds: float = 0.0
+    label: str = ""
+
+    def cer(self, reader: str, rows: Sequence[LineResult] | None = None, spaces: bool = True) -> float:
+        rows = self.results if rows is None else rows
+        k = 0 if spaces else 2
+        d = sum(r.errors[reader][k] for r in rows if reader in r.errors)
+        n = sum(r.errors[reader][k + 1] for r in rows if reader in r.errors)
+        return d / n if n else float("nan")
+
+
+def _mark_runaways(results: list[LineResult]) -> None:
+    """A line is a run-away when it hit the step cap or is twice as wide per character as the median."""
+    wpc = np.array([r.width_per_char for r in results])
+    med = float(np.nanmedian(wpc)) if np.isfinite(wpc).any() else float("nan")
+    for r in results:
+        r.runaway = r.hit_cap or (np.isfinite(med) and r.width_per_char > 2 * med)
+
+
+def _ocr_all(results: list[LineResult], images: list[np.ndarray], readers: dict[str, Reader],
+             save_dir: Path | None, log: Callable[[str], None]) -> float:
+    t0 = time.perf_counter()
+    for i, (res, img) in enumerate(zip(results, images, strict=True)):
+        if save_dir is not None:
+            name = f"{i:04d}_{res.style}.png"
+            save_png(save_dir / name, img)
+            res.png = name
+        for rname, read in readers.items():
+            hyp = read(img)
+            res.reads[rname] = hyp
+            res.errors[rname] = (*char_errors(res.text, hyp), *char_errors(res.text, hyp, spaces=False))
+        if (i + 1) % 20 == 0:
+            log(f"  read {i + 1}/{len(results)} lines")
+    return time.perf_counter() - t0
+
+
+def make_readers(use_tesseract: bool = True) -> dict[str, Reader]:
+    readers = {"rapidocr": rapidocr_reader()}
+    tess = tesseract_reader() if use_tesseract else None
+    if tess is not None:
+        readers["tesseract"] = tess
+    return readers
+
+
+def run_benchmark(
+    model,
+    lines: Sequence[BenchLine],
+    styles: Sequence[str | None] = (None,),
+    bias: float | None = None,
+    seed: int = 0,
+    batch: int = 32,
+    readers: dict[str, Reader] | None = None,
+    save_dir: Path | None = None,
+    render: RenderOptions = RenderOptions(),
+    log: Callable[[str], None] = lambda s: None,
+) -> Report:
+    """Sample every line in every style, render, read back, score. Returns the full report."""
+    from penbot.sample import LineRequest, SampleOptions, sample_lines
+    from penbot.styles import load_style
+
+    t_start = time.perf_counter()
+    readers = make_readers() if readers is None else readers
+    opts = SampleOptions() if bias is None else SampleOptions(bias=bias)
+    opts = replace(opts, seed=seed)
+    results: list[LineResult] = []
+    images: list[np.ndarray] = []
+    t_sample = 0.0
+    for style_name in styles:
+        style = load_style(style_name)
+        prime = style.prime() if style is not None else None
+        label = "none" if style is None else str(style_name)
+        for b0 in range(0, len(lines), batch):
+            chunk = lines[b0 : b0 + batch]
+            reqs = [LineRequest(bl.text, prime, opts, key=b0 + j) for j, bl in enumerate(chunk)]
+            t0 = time.perf_counter()
+            out = sample_lines(model, reqs)
+            t_sample += time.perf_counter() - t0
+            log(f"style {label}: sampled lines {b0 + 1}-{b0 + len(chunk)} of {len(lines)} "
+                f"({time.perf_counter() - t0:.1f} s)")
+            for bl, s in zip(chunk, out, strict=True):
+                cap = int(opts.max_steps_per_char * len(bl.text)) + 40
+                xmin, _, xmax, _ = s.strokes.bounds()
+                results.append(LineResult(
+                    bl.text, bl.category, label, s.attempts, s.problem, len(s.strokes) >= cap,
+                    (xmax - xmin) / max(1, len(bl.text)),
+                ))
+                images.append(render_polylines(s.strokes.to_polylines(), render))
+    _mark_runaways(results)
+    ocr_s = _ocr_all(results, images, readers, save_dir, log)
+    report = Report(results, list(readers), t_sample, ocr_s, time.perf_counter() - t_start,
+                    f"bias {opts.bias:g}, seed {seed}")
+    if save_dir is not None:
+        write_csv(report, save_dir / "results.csv")
+    return report
+
+
+def run_real(
+    data_dir: Path,
+    limit: int = 130,
+    readers: dict[str, Reader] | None = None,
+    save_dir: Path | None = None,
+    render: RenderOptions = RenderOptions(),
+    clean: dict | None = None,
+    log: Callable[[str], None] = lambda s: None,
+) -> Report:
+    """The same renderer and readers on the first ``limit`` validation-writer database lines."""
+    from penbot.data.clean import CleanConfig
+    from penbot.data.dataset import load_lines, split_by_writer
+    from penbot.strokes import Strokes
+
+    t_start = time.perf_counter()
+    readers = make_readers() if readers is None else readers
+    ls = load_lines(data_dir, CleanConfig(**(clean or {})))
+    _, val = split_by_writer(ls)
+    results, images = [], []
+    for i in val[:limit]:
+        strokes = Strokes(ls.line(int(i)).astype(np.float64))
+        xmin, _, xmax, _ = strokes.bounds()
+        text = ls.texts[int(i)]
+        results.append(LineResult(text, "real", "real", width_per_char=(xmax - xmin) / max(1, len(text))))
+        images.append(render_polylines(strokes.to_polylines(), render))
+    _mark_runaways(results)
+    ocr_s = _ocr_all(results, images, readers, save_dir, log)
+    report = Report(results, list(readers), 0.0, ocr_s, time.perf_counter() - t_start,
+                    f"{len(results)} validation-writer lines of {data_dir}")
+    if save_dir is not None:
+        write_csv(report, save_dir / "results.csv")
+    return report
+
+
+# --- output --------------------------------------------------------------------------------
+
+def write_csv(report: Report, path: Path) -> None:
+    from penbot.atomic import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    head = ["style", "category", "text", "attempts", "problem", "hit_cap", "width_per_char", "runaway", "png"]
+    for r in report.readers:
+        head += [f"{r}_read", f"{r}_cer", f"{r}_cer_nospace"]
+    w.writerow(head)
+    for res in report.results:
+        row = [res.style, res.category, res.text, res.attempts, res.problem, int(res.hit_cap),
+               f"{res.width_per_char:.3f}", int(res.runaway), res.png]
+        for r in report.readers:
+            d, n, dn, nn = res.errors.get(r, (0, 0, 0, 0))
+            row += [res.reads.get(r, ""), f"{d / max(n, 1):.3f}", f"{dn / max(nn, 1):.3f}"]
+        w.writerow(row)
+    atomic_write_text(path, buf.getvalue())
+
+
+def format_report(report: Report, worst: int = 10) -> str:
+    res, readers = report.results, report.readers
+    out = [f"legibility: {len(res)} lines ({report.label})", ""]
+    out.append(f"{'reader':<12}{'CER':>8}{'CER no spaces':>15}")
+    for r in readers:
+        out.append(f"{r:<12}{report.cer(r):>8.1%}{report.cer(r, spaces=False):>15.1%}")
+
+    def table(title: str, key: Callable[[LineResult], str]) -> None:
+        groups: dict[str, list[LineResult]] = defaultdict(list)
+        for x in res:
+            groups[key(x)].append(x)
+        if len(groups) < 2:
+            return
+        out.extend(["", f"{title:<14}{'lines':>6}" + "".join(f"{r:>12}" for r in readers)])
+        for name, rows in groups.items():
+            out.append(f"{name:<14}{len(rows):>6}" + "".join(f"{report.cer(r, rows):>12.1%}" for r in readers))
+
+    table("category", lambda x: x.category)
+    table("style", lambda x: x.style)
+
+    first = readers[0]
+    ranked = sorted(res, key=lambda x: -x.errors[first][0] / max(1, x.errors[first][1]))
+    out.extend(["", f"{worst} worst lines ({first}):"])
+    for x in ranked[:worst]:
+        d, n = x.errors[first][:2]
+        reads = "  |  ".join(f"{r}: {x.reads.get(r, '')!r}" for r in readers)
+        out.append(f"  {d / max(n, 1):5.0%} [{x.style}] {x.text!r}\n         {reads}")
+
+    if any(x.style != "real" for x in res):
+        resampled = sum(x.attempts > 1 for x in res)
+        flagged = [x for x in res if x.problem]
+        out.extend(["", f"re-sampled by the failure checks: {resampled} of {len(res)} lines; "
+                        f"still flagged: {len(flagged)}"])
+        for x in flagged[:10]:
+            out.append(f"  [{x.style}] {x.text!r}: {x.problem}")
+    run = [x for x in res if x.runaway]
+    wpc = np.array([x.width_per_char for x in res])
+    out.append(f"run-aways (step cap or > 2x the median width per character, median "
+               f"{np.nanmedian(wpc):.2f} units/char): {len(run)} (hit the cap: {sum(x.hit_cap for x in res)})")
+    for x in run[:10]:
+        out.append(f"  [{x.style}] {x.text!r}: {x.width_per_char:.2f} units/char{' (cap)' if x.hit_cap else ''}")
+    out.extend(["", f"time: {report.total_seconds:.1f} s total, {report.sample_seconds:.1f} s sampling, "
+                    f"{report.ocr_seconds:.1f} s rendering+OCR"])
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, help="model file (copy a training checkpoint to /tmp first)")
+    ap.add_argument("--lines", type=Path, default=DEFAULT_LINES)
+    ap.add_argument("--styles", default="none", help="comma-separated: none,1,2,...")
+    ap.add_argument("--bias", type=float, default=None, help="default: SampleOptions().bias")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=32, help="lines per sampling call")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N lines (quick run)")
+    ap.add_argument("--save-dir", type=Path, help="write the PNGs and results.csv here")
+    ap.add_argument("--no-tesseract", action="store_true")
+    ap.add_argument("--real", type=Path, metavar="DATA_DIR",
+                    help="instead: database lines of validation writers through the same renderer and OCR")
+    args = ap.parse_args(argv)
+
+    from penbot.errors import PenbotError
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        readers = make_readers(not args.no_tesseract)
+        if args.real is not None:
+            clean = None
+            if args.model is not None:
+                from penbot.checkpoint import load_model
+
+                clean = load_model(args.model).cfg.clean
+            report = run_real(args.real, args.limit or 130, readers, args.save_dir, clean=clean, log=log)
+        else:
+            if args.model is None:
+                ap.error("--model is required (or --real DATA_DIR)")
+            from penbot.checkpoint import load_model
+
+            model = load_model(args.model)
+            lines = read_bench_lines(args.lines)[: args.limit]
+            styles = [None if s.strip().lower() == "none" else s.strip() for s in args.styles.split(",") if s.strip()]
+            report = run_benchmark(model, lines, styles, args.bias, args.seed, args.batch, readers,
+                                   args.save_dir, log=log)
+    except PenbotError as exc:
+        print(f"legibility: error: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,604 @@
+"""Mail merge: one handwritten letter per CSV row, written many at a time, resumable.
+
+``plan_batch`` reads and checks everything (CSV, template, output pattern, per-row
+options) before any work starts, so a bad command fails in one line; ``run_batch`` then
+writes the letters in chunks through ``write_documents`` (the lines of all letters of a
+chunk share one batched sampling loop) and exports each one.
+
+Rows
+    A row is a CSV record after the header; rows are numbered from 1 (the header is not
+    counted, blank lines and rows of empty cells are skipped, a quoted field may span
+    lines), and errors also name the CSV line the row ends on. Cells are trimmed of
+    surrounding white space; a value with a newline (a quoted field) is a line break in
+    the letter. A row fails on its own (broken record, empty cell for a column the
+    template or file name uses, bad option value, unknown style, characters the model
+    cannot write, text longer than ``max_pages``, 1 by default for letters); the other
+    rows are still written.
+
+Encodings
+    The CSV and the template are read as UTF-8 (a byte-order mark is fine) unless told
+    otherwise; text that is not valid UTF-8 (often Latin-1 from a spreadsheet) is
+    reported with its line and column, suggesting to save as UTF-8 or pass ``latin-1``.
+
+Per-row options
+    Columns named ``style bias temperature seed page orientation margins size
+    line_spacing align indent`` (any case, ``-`` or ``_``) override the command's option
+    for that row; an empty cell keeps the command's value. A row without a ``seed`` cell
+    gets its own seed (a hash of the command's seed and the row number) so that letters
+    sharing a sentence do not share its strokes.
+
+Output names
+    The output pattern's folder part is literal (placeholders only in the file name) and
+    the file name needs at least one placeholder. Each placeholder value is made safe:
+    runs of white space become one space; ``/ \\ : * ? " < > |``, control and format
+    characters (NUL, newlines, bidi overrides) become ``_``; then the whole name loses
+    leading and trailing dots and spaces, Windows device names (CON, NUL, COM1...) get a
+    leading ``_``, it is cut to 150 bytes, and an empty name becomes ``row-N``. So no
+    name can leave the output folder (``../../etc/x`` -> ``_.._etc_x``, ``/abs`` ->
+    ``_abs``, ``C:evil`` -> ``C_evil``). Names that collide (ignoring case, as Windows and
+    macOS do) are made unique in row order: ``name.svg``, ``name-2.svg``, ``name-3.svg``...
+    (rows that fail still hold their name, so fixing one does not rename the others).
+    A letter of several pages is written as ``name-1.svg``, ``name-2.svg`` (the exporter's
+    rule); when those would overwrite another letter's file the letter fails instead.
+
+Resuming
+    ``.penbot-batch.json`` in the output folder records, per output name, the files
+    written with their sizes and a hash of everything that shapes them (letter text,
+    options, style strokes, export options, model weights). A letter is complete, and
+    skipped on a rerun, when its entry has the same hash and all its files exist with the
+    recorded sizes; anything else is rewritten (``force`` rewrites everything). Files are written
+    atomically and the manifest after every chunk (and when interrupted), so a Ctrl-C
+    or kill loses at most the chunk in progress and leaves no half-written file (a
+    SIGKILL can leave a hidden ``.NAME.XXXX.tmp``, which the next run removes).
+    ``errors.csv`` (columns ``row, output, error``) beside the outputs lists this run's
+    failed rows; it is removed when a run has none.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import string
+import time
+import unicodedata
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from penbot.atomic import atomic_write_text
+from penbot.errors import PenbotError
+from penbot.export import WRITERS, ExportOptions, output_paths, write_pages
+from penbot.layout import LayoutOptions, parse_page
+from penbot.model import HandwritingModel
+from penbot.sample import SampleOptions
+from penbot.styles import load_style
+from penbot.write import WriteOptions, open_model, write_documents
+
+__all__ = [
+    "BatchSettings", "BatchPlan", "Letter", "RowError", "BatchProgress", "BatchSummary",
+    "plan_batch", "run_batch", "safe_stem", "MANIFEST", "ERRORS",
+]
+
+MANIFEST = ".penbot-batch.json"
+ERRORS = "errors.csv"
+MAX_NAME_BYTES = 150
+_OVERRIDES = ("style", "bias", "temperature", "seed", "page", "orientation", "margins", "size", "line_spacing",
+              "align", "indent")
+_UNSAFE = set('/\\:*?"<>|')
+_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """The command's writing options as the user spelled them; a row may override most."""
+
+    style: str | None = "1"
+    bias: float = 1.5
+    temperature: float = 1.0
+    seed: int = 0
+    page: str = "A4"
+    orientation: str = "portrait"
+    margins: str = "20mm"
+    size: float | None = None  # mm; None = the layout's default
+    line_spacing: float | None = None
+    align: str = "left"
+    indent: float = 0.0
+    max_pages: int | None = 1  # a letter that needs more pages fails; None = no limit
+    drop_unknown: bool = False
+    sample: SampleOptions | None = None  # sampling options to start from (tests: fast ones); None = defaults
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based data row (header not counted); 0 for a problem with no row
+    output: str  # output file name, "" when none could be made
+    error: str
+
+
+@dataclass(frozen=True)
+class Letter:
+    row: int
+    line: int  # CSV line the row ends on, for messages
+    output: str  # file name inside the output folder
+    text: str
+    options: WriteOptions
+    style_digest: str = ""  # hash of the style's strokes: an edited style file rewrites its letters
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    folder: Path
+    letters: tuple[Letter, ...]
+    errors: tuple[RowError, ...]  # rows that failed before writing
+    rows: int
+    inputs: tuple[Path, ...] = ()  # the CSV and template: never overwritten
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    total: int  # letters to write in this run (skipped ones and rows failed in planning excluded)
+    done: int
+    failed: int  # rows failed so far, those failed in planning included
+    skipped: int
+    eta_s: float | None
+    step: int = 0  # position in the current chunk's sampling loop
+    steps: int = 0
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    rows: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    errors: tuple[RowError, ...]
+    outputs: tuple[Path, ...]
+    notices: tuple[tuple[int, str], ...] = ()
+    errors_csv: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+# --- names ------------------------------------------------------------------------------
+
+def _clean(text: str) -> str:
+    text = " ".join(text.split())
+    return "".join(
+        "_" if ch in _UNSAFE or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else ch
+        for ch in unicodedata.normalize("NFC", text)
+    )
+
+
+def safe_stem(stem: str, row: int = 0) -> str:
+    """A file name stem that stays inside its folder on POSIX, Windows and macOS."""
+    stem = _clean(stem).strip(" .")
+    if stem.split(".")[0].strip().lower() in _DEVICES:
+        stem = "_" + stem
+    raw = stem.encode("utf-8")
+    if len(raw) > MAX_NAME_BYTES:
+        stem = raw[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(" .")
+    return stem or f"row-{row}"
+
+
+def _unique(stem: str, suffix: str, taken: set[str]) -> str:
+    name, k = stem + suffix, 1
+    while name.casefold() in taken:
+        k += 1
+        name = f"{stem}-{k}{suffix}"
+    taken.add(name.casefold())
+    return name
+
+
+# --- templates --------------------------------------------------------------------------
+
+Fields = list[tuple[str, str | None, str, str | None]]
+
+
+def _parse_fields(text: str, what: str) -> Fields:
+    """``string.Formatter`` pieces; placeholders must name a column (no ``{}``/``{0}``)."""
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise PenbotError(f"{what}: {exc} (write {{{{ and }}}} for literal braces)") from None
+    for _lit, name, spec, conv in parts:
+        if name is None:
+            continue
+        if not name.strip() or name.isdigit():
+            raise PenbotError(f"{what}: placeholder {{{name}}} needs a column name, like {{first_name}}")
+        if conv not in (None, "s", "r", "a"):
+            raise PenbotError(f"{what}: unknown conversion !{conv} in {{{name}}}")
+        if "{" in spec:
+            raise PenbotError(f"{what}: nested placeholders in {{{name}:{spec}}} are not supported")
+        try:
+            format("", spec)
+        except ValueError as exc:
+            raise PenbotError(f"{what}: {{{name}:{spec}}}: {exc} (values are text: use e.g. {{{name}:0>3}})") from None
+    return parts
+
+
+def _used(parts: Fields) -> list[str]:
+    return list(dict.fromkeys(name for _l, name, _s, _c in parts if name is not None))
+
+
+def _render(parts: Fields, values: dict[str, str], clean: Callable[[str], str] = str) -> str:
+    out = []
+    for lit, name, spec, conv in parts:
+        out.append(lit)
+        if name is not None:
+            value = values[name]
+            value = repr(value) if conv == "r" else ascii(value) if conv == "a" else value
+            out.append(clean(format(value, spec)))
+    return "".join(out)
+
+
+def _split_pattern(pattern: str) -> tuple[Path, Fields, str]:
+    """``out/{id}-{name}.svg`` -> (folder, file-name fields without suffix, ``.svg``)."""
+    pattern = str(pattern)
+    cut = max(pattern.rfind("/"), pattern.rfind(os.sep))
+    folder_text, name = pattern[: cut + 1], pattern[cut + 1:]
+    folder_parts = _parse_fields(folder_text, "--out folder") if folder_text else []
+    if any(n is not None for _l, n, _s, _c in folder_parts):
+        raise PenbotError(f"--out {pattern!r}: placeholders are allowed only in the file name, not the folder")
+    folder = Path("".join(lit for lit, *_ in folder_parts) or ".")
+    parts = _parse_fields(name, "--out")
+    if not _used(parts):
+        raise PenbotError(f"--out {pattern!r} has no {{column}} placeholder: every row would overwrite one file")
+    last_lit = parts[-1][0] if parts[-1][1] is None else ""
+    suffix = Path("x" + last_lit).suffix
+    if suffix.lower() not in WRITERS:
+        kinds = ", ".join(WRITERS)
+        raise PenbotError(f"--out {pattern!r}: the file name must end in a literal extension ({kinds})")
+    parts = [*parts[:-1], (last_lit[: -len(suffix)], None, "", None)]
+    return folder, parts, suffix.lower()
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def _decode(path: Path, encoding: str, what: str) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PenbotError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise PenbotError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        return data.decode(codec)
+    except LookupError:
+        raise PenbotError(f"unknown --encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = "save it as UTF-8, or pass --encoding latin-1 (or cp1252)" if codec == "utf-8-sig" else \
+            "check --encoding"
+        raise PenbotError(
+            f"{path}: not valid {encoding} at line {line}, column {col} (byte 0x{data[exc.start]:02x}); {hint}"
+        ) from None
+
+
+def _read_csv(path: Path, encoding: str) -> tuple[list[str], list[tuple[int, int, list[str]]]]:
+    """Header and ``(row number, CSV line, fields)`` of every non-blank record."""
+    text = _decode(path, encoding, "CSV file")
+    if not text.strip():
+        raise PenbotError(f"{path}: the CSV file is empty (it needs a header line of column names)")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = []
+    try:
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                records.append((reader.line_num, fields))
+    except csv.Error as exc:
+        raise PenbotError(f"{path}: line {reader.line_num}: broken CSV ({exc})") from None
+    if not records:
+        raise PenbotError(f"{path}: the CSV file is empty")
+    header = [h.strip() for h in records[0][1]]
+    for i, name in enumerate(header, 1):
+        if not name:
+            raise PenbotError(f"{path}: column {i} of the header has no name (is the first line a header?)")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise PenbotError(f"{path}: duplicate column name(s) in the header: {', '.join(dupes)}")
+    rows = [(n, line, fields) for n, (line, fields) in enumerate(records[1:], 1)]
+    if not rows:
+        raise PenbotError(f"{path}: the CSV file has a header but no rows")
+    return header, rows
+
+
+def _check_columns(used: Sequence[str], header: Sequence[str], what: str, path: Path) -> None:
+    missing = [c for c in used if c not in header]
+    if missing:
+        hint = " (is the first line a header?)" if len(missing) == len(used) else ""
+        raise PenbotError(
+            f"{what} uses {', '.join('{' + c + '}' for c in missing)} but {path} has no such column "
+            f"(columns: {', '.join(header)}){hint}"
+        )
+
+
+# --- options ----------------------------------------------------------------------------
+
+def _override(settings: BatchSettings, values: dict[str, str], row: int) -> BatchSettings:
+    """``settings`` with the row's non-empty option cells applied; PenbotError names the bad one.
+
+    A row with no seed of its own gets one from the command's seed and its row number.
+    """
+    kinds = {"bias": float, "temperature": float, "seed": int, "size": float, "line_spacing": float,
+             "indent": float}
+    changes = {}
+    for column, raw in values.items():
+        key = column.lower().replace("-", "_")
+        if key not in _OVERRIDES or not raw:
+            continue
+        try:
+            changes[key] = kinds.get(key, str)(raw)
+        except ValueError:
+            raise PenbotError(f"{column} {raw!r} is not a number") from None
+    if "seed" not in changes:
+        changes["seed"] = zlib.crc32(f"{settings.seed}:{row}".encode()) & 0x7FFFFFFF
+    return replace(settings, **changes)
+
+
+def _options(s: BatchSettings) -> WriteOptions:
+    """The ``WriteOptions`` that ``s`` stands for (checked: bad values raise PenbotError)."""
+    defaults = LayoutOptions()
+    layout = LayoutOptions(
+        size_mm=s.size if s.size is not None else defaults.size_mm,
+        line_spacing_mm=s.line_spacing if s.line_spacing is not None else defaults.line_spacing_mm,
+        align=s.align, indent_mm=s.indent, max_pages=s.max_pages, seed=s.seed,
+    )
+    base = s.sample if s.sample is not None else SampleOptions()
+    sample = replace(base, bias=s.bias, temperature=s.temperature, seed=s.seed)
+    style = None if s.style is None or s.style.strip().lower() in ("", "none") else s.style.strip()
+    return WriteOptions(style=style, sample=sample, page=parse_page(s.page, s.orientation, s.margins),
+                        layout=layout, drop_unknown=s.drop_unknown)
+
+
+def _style_digest(name: str | None, seen: dict[str, str | PenbotError]) -> str:
+    """A hash of the style's strokes and text ("" for none); PenbotError for an unknown style."""
+    if name is None:
+        return ""
+    if name not in seen:
+        try:
+            style = load_style(name)
+            seen[name] = hashlib.sha256(style.to_json().encode()).hexdigest() if style is not None else ""
+        except PenbotError as exc:
+            seen[name] = exc
+    if isinstance(seen[name], PenbotError):
+        raise seen[name]
+    return seen[name]
+
+
+# --- planning ---------------------------------------------------------------------------
+
+def plan_batch(
+    csv_path: str | Path,
+    template: str | Path,
+    out: str,
+    settings: BatchSettings = BatchSettings(),
+    encoding: str = "utf-8",
+) -> BatchPlan:
+    """Read and check everything; raises PenbotError (one line) before any work for a bad command.
+
+    Problems of single rows become ``RowError``s in the plan; the other rows become letters.
+    """
+    csv_path, template = Path(csv_path), Path(template)
+    folder, name_parts, suffix = _split_pattern(out)
+    if folder.exists() and not folder.is_dir():
+        raise PenbotError(f"--out: {folder} is not a folder")
+    body_parts = _parse_fields(_decode(template, encoding, "template"), f"template {template}")
+    header, rows = _read_csv(csv_path, encoding)
+    _check_columns(_used(body_parts), header, f"template {template}", csv_path)
+    _check_columns(_used(name_parts), header, "--out", csv_path)
+    _options(settings)  # the command's own options must be valid before any row is
+    inputs = tuple(p.resolve() for p in (csv_path, template))
+    if (folder / ERRORS).resolve() in inputs:
+        raise PenbotError(f"{folder / ERRORS} would be overwritten by the error report: move the input")
+
+    taken = {MANIFEST.casefold(), ERRORS.casefold()}
+    letters, errors, styles = [], [], {}
+    for row, line, fields in rows:
+        where = f"CSV line {line}"
+        if len(fields) != len(header):
+            errors.append(RowError(row, "", f"{where}: {len(fields)} fields, the header has {len(header)}"))
+            continue
+        values = {h: f.strip() for h, f in zip(header, fields)}
+        empty = [c for c in _used(name_parts) if not values[c]]
+        output = ""
+        if not empty:
+            stem = safe_stem(_render(name_parts, values, _clean), row)
+            output = _unique(stem, suffix, taken)
+        empty += [c for c in _used(body_parts) if not values[c] and c not in empty]
+        try:
+            if empty:
+                raise PenbotError(f"empty value for {', '.join('{' + c + '}' for c in empty)}")
+            options = _options(_override(settings, values, row))
+            digest = _style_digest(options.style, styles)
+            text = _render(body_parts, values).strip()
+            if not text:
+                raise PenbotError("the letter is empty")
+        except PenbotError as exc:
+            errors.append(RowError(row, output, f"{where}: {exc}"))
+            continue
+        letters.append(Letter(row, line, output, text, options, digest))
+    return BatchPlan(folder, tuple(letters), tuple(errors), len(rows), inputs)
+
+
+# --- manifest and error report ------------------------------------------------------------
+
+def _load_manifest(folder: Path) -> dict[str, dict]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        entries = data["letters"]
+        return {str(k): v for k, v in entries.items() if isinstance(v, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # missing or damaged: every letter is rewritten, which is always safe
+
+
+def _save_manifest(folder: Path, entries: dict[str, dict]) -> None:
+    atomic_write_text(folder / MANIFEST, json.dumps({"version": 1, "letters": entries}, indent=1, sort_keys=True))
+
+
+def _complete(folder: Path, entry: dict | None, key: str) -> bool:
+    if not entry or entry.get("key") != key or not entry.get("files"):
+        return False
+    try:
+        return all((folder / name).stat().st_size == size for name, size in entry["files"])
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def _write_errors(folder: Path, errors: Sequence[RowError]) -> Path | None:
+    path = folder / ERRORS
+    if not errors:
+        path.unlink(missing_ok=True)
+        return None
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["row", "output", "error"])
+    for e in sorted(errors, key=lambda e: e.row):
+        w.writerow([e.row, e.output, e.error])
+    atomic_write_text(path, buf.getvalue())
+    return path
+
+
+def _remove_stale_temps(folder: Path, names: Sequence[str]) -> None:
+    """Temp files (``.NAME.XXXX.tmp``) that a killed run left beside our outputs or their pages.
+
+    Ctrl-C cleans up after itself (``penbot.atomic``); SIGKILL cannot.
+    """
+    if not folder.is_dir():
+        return
+    ours = {Path(n).stem.casefold() for n in (*names, MANIFEST, ERRORS)}
+    for p in folder.glob(".*.tmp"):
+        m = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", p.name)
+        if m and p.is_file():
+            stem = Path(m.group(1)).stem.casefold()
+            if stem in ours or re.sub(r"-\d+$", "", stem) in ours:
+                p.unlink(missing_ok=True)
+
+
+def _clash(letter: Letter, pages: int, owners: dict[str, str]) -> str:
+    """Why this letter's page files would overwrite another letter's output ("" when they don't)."""
+    if not WRITERS[Path(letter.output).suffix.lower()].per_page:
+        return ""
+    for target in output_paths(letter.output, pages):
+        owner = owners.get(target.name.casefold(), letter.output)
+        if owner != letter.output:
+            return (f"its {pages} pages would be written as {target.name}, which belongs to {owner}: "
+                    "change --out or use --max-pages 1")
+    return ""
+
+
+def _fingerprint(model: HandwritingModel) -> str:
+    h = hashlib.sha256(model.cfg.to_json().encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _key(letter: Letter, export: ExportOptions, model_fp: str) -> str:
+    blob = json.dumps({"text": letter.text, "options": asdict(letter.options), "style": letter.style_digest,
+                       "export": asdict(export), "model": model_fp, "output": letter.output},
+                      sort_keys=True, default=repr)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --- running ----------------------------------------------------------------------------
+
+@dataclass
+class _Tally:
+    total: int
+    skipped: int
+    t0: float = field(default_factory=time.time)
+    done: int = 0
+    failed: int = 0
+
+    def eta(self, fraction: float = 0.0) -> float | None:
+        finished = self.done + self.failed + fraction
+        if finished <= 0:
+            return None
+        return (time.time() - self.t0) / finished * (self.total - finished)
+
+
+def run_batch(
+    plan: BatchPlan,
+    model: HandwritingModel | None = None,
+    export: ExportOptions | None = None,
+    chunk: int = 16,
+    force: bool = False,
+    progress: Callable[[BatchProgress], None] | None = None,
+) -> BatchSummary:
+    """Write every planned letter not already complete, ``chunk`` letters per sampling loop.
+
+    Returns the summary; a failing row is recorded and the others go on. Exceptions that
+    are not a row's fault (Ctrl-C, a full disk while saving the manifest) propagate after
+    the manifest and ``errors.csv`` are saved.
+    """
+    if chunk < 1:
+        raise PenbotError(f"--chunk must be at least 1, got {chunk}")
+    t0 = time.time()
+    export = export if export is not None else ExportOptions()
+    model = model if model is not None else open_model()
+    try:
+        plan.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PenbotError(f"{plan.folder}: cannot create the output folder ({exc.strerror})") from None
+    model_fp = _fingerprint(model)
+    manifest = _load_manifest(plan.folder)
+    _remove_stale_temps(plan.folder, [m.output for m in plan.letters])
+    keys = {m.output: _key(m, export, model_fp) for m in plan.letters}
+    todo = [m for m in plan.letters if force or not _complete(plan.folder, manifest.get(m.output), keys[m.output])]
+    tally = _Tally(len(todo), len(plan.letters) - len(todo))
+    errors, notices, outputs = list(plan.errors), [], []
+    owners = {m.output.casefold(): m.output for m in plan.letters}  # file name -> letter it belongs to
+    for output, entry in manifest.items():  # and the page files of letters written before
+        for name, _size in entry.get("files", []) if isinstance(entry.get("files"), list) else []:
+            owners.setdefault(str(name).casefold(), output)
+
+    def report(step: int = 0, steps: int = 0, fraction: float = 0.0) -> None:
+        if progress is not None:
+            progress(BatchProgress(tally.total, tally.done, len(plan.errors) + tally.failed, tally.skipped,
+                                   tally.eta(fraction), step, steps))
+
+    report()
+    try:
+        for start in range(0, len(todo), chunk):
+            part = todo[start: start + chunk]
+
+            def step(t: int, total: int, n: int = len(part)) -> None:
+                report(t, total, n * min(t / max(total, 1), 0.95))
+
+            results = write_documents([m.text for m in part], [m.options for m in part], model, step)
+            for letter, result in zip(part, results):
+                try:
+                    if isinstance(result, PenbotError):
+                        raise result
+                    clash = _clash(letter, len(result.pages), owners)
+                    if clash:
+                        raise PenbotError(clash)
+                    paths = write_pages(result.pages, plan.folder / letter.output, export)
+                except (PenbotError, OSError) as exc:
+                    errors.append(RowError(letter.row, letter.output, f"CSV line {letter.line}: {exc}"))
+                    tally.failed += 1
+                    continue
+                files = [[os.path.relpath(p, plan.folder), Path(p).stat().st_size] for p in paths]
+                manifest[letter.output] = {"key": keys[letter.output], "row": letter.row, "files": files}
+                owners.update({Path(p).name.casefold(): letter.output for p in paths})
+                notices += [(letter.row, n) for n in result.notices]
+                outputs += [Path(p) for p in paths]
+                tally.done += 1
+            _save_manifest(plan.folder, manifest)
+            report()
+    finally:
+        _save_manifest(plan.folder, manifest)
+        errors_csv = _write_errors(plan.folder, errors)
+    return BatchSummary(plan.rows, tally.done, tally.skipped, len(errors), time.time() - t0,
+                        tuple(sorted(errors, key=lambda e: e.row)), tuple(outputs), tuple(notices), errors_csv)

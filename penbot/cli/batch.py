@@ -1,0 +1,123 @@
+"""``penbot batch``: mail merge, one handwritten letter per CSV row."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from penbot.cli import app
+from penbot.errors import PenbotError
+
+_HELP = (
+    "Write one letter per row of CSV_FILE: the --template with {column} placeholders filled in.\n\n"
+    'Example: penbot batch recipients.csv --template letter.txt --out "out/{id}-{last_name}.svg"\n\n'
+    "Placeholders use Python's format syntax ({{ and }} for literal braces). Columns named style, bias, "
+    "temperature, seed, page, orientation, margins, size, line_spacing, align or indent override that option "
+    "for their row; an empty cell keeps the command's value.\n\n"
+    "--out takes placeholders in the file name only; its folder gets the outputs, errors.csv and "
+    ".penbot-batch.json. Values are made safe for file names: '/', '\\', ':', '*', '?', '\"', '<', '>', '|' "
+    "and control characters become '_', leading and trailing dots and spaces are dropped, so no file lands "
+    "outside the folder; names that collide (ignoring case) get -2, -3, ... in row order.\n\n"
+    "A rerun skips letters already written with the same inputs (see .penbot-batch.json); --force rewrites "
+    "them. Rows are numbered from 1 after the header.\n\n"
+    "Exit status: 0 when every row was written, 1 when any row failed (listed in errors.csv) or the command "
+    "is wrong, 130 when interrupted."
+)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
+        f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+class _Progress:
+    """One self-overwriting stderr line: letters done, failed, skipped, ETA."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.last, self.state = enabled, 0.0, None
+
+    def __call__(self, p) -> None:
+        self.state = p
+        now = time.time()
+        if not self.enabled or (p.step and now - self.last < 0.5):
+            return
+        self.last = now
+        inner = f", writing step {p.step}/{p.steps}" if p.steps else ""
+        sys.stderr.write(f"\rletters: {p.done}/{p.total} done, {p.failed} failed, {p.skipped} skipped{inner}, "
+                         f"ETA {_duration(p.eta_s)}   ")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 79 + "\r")
+
+
+@app.command("batch", help=_HELP)
+def batch_cmd(
+    csv_file: Path = typer.Argument(..., help="CSV with a header line of column names."),
+    template: Path = typer.Option(..., "--template", "-t", help="Letter text with {column} placeholders."),
+    out: str = typer.Option(..., "--out", "-o", help="Output pattern, e.g. 'out/{id}-{name}.svg' (.svg .png ...)."),
+    style: str = typer.Option("1", "--style", "-s", help="Style number, user style name, or 'none'."),
+    bias: float = typer.Option(None, help="Legibility: 0 = wild, 3 = very neat."),
+    temperature: float = typer.Option(1.0, help="Randomness left after the bias."),
+    seed: int = typer.Option(0, help="Base seed; each row without a seed column gets its own from it."),
+    page: str = typer.Option("A4", help="A3-A6, Letter, Legal or WxH with units (e.g. 150x100mm)."),
+    orientation: str = typer.Option("portrait", help="portrait or landscape."),
+    margins: str = typer.Option("20mm", help="One value or top,right,bottom,left."),
+    size: float = typer.Option(None, help="Writing height in mm."),
+    line_spacing: float = typer.Option(None, help="Distance between lines in mm."),
+    align: str = typer.Option("left", help="left, center or right."),
+    indent: float = typer.Option(0.0, help="First-line indent of each paragraph, mm."),
+    max_pages: int = typer.Option(1, help="A letter needing more pages fails; 0 = no limit."),
+    drop_unknown: bool = typer.Option(False, help="Skip characters the model cannot write."),
+    model: Path = typer.Option(None, help="Model file (default: the shipped model)."),
+    pen_width: float = typer.Option(None, help="Pen width in mm (SVG/PNG)."),
+    color: str = typer.Option(None, help="Stroke colour (SVG/PNG)."),
+    profile: str = typer.Option(None, help="G-code profile (see README)."),
+    optimise: bool = typer.Option(True, help="Merge and sort strokes to cut pen-up travel."),
+    chunk: int = typer.Option(16, help="Letters written together in one sampling loop."),
+    force: bool = typer.Option(False, "--force", help="Rewrite letters that are already complete."),
+    encoding: str = typer.Option("utf-8", help="Encoding of the CSV and the template (e.g. latin-1)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line; errors and summary only."),
+) -> None:
+    from penbot.batch import BatchSettings, plan_batch, run_batch
+    from penbot.cli.write import _export_options
+    from penbot.export import ExportOptions
+    from penbot.sample import SampleOptions
+    from penbot.write import open_model
+
+    settings = BatchSettings(
+        style=style, bias=SampleOptions().bias if bias is None else bias, temperature=temperature, seed=seed,
+        page=page, orientation=orientation, margins=margins, size=size, line_spacing=line_spacing, align=align,
+        indent=indent, max_pages=max_pages or None, drop_unknown=drop_unknown,
+    )
+    if chunk < 1:
+        raise PenbotError(f"--chunk must be at least 1, got {chunk}")
+    export = _export_options(ExportOptions, pen_width, color, profile, optimise)
+    plan = plan_batch(csv_file, template, out, settings, encoding)
+    net = open_model(model)
+    show = _Progress(not quiet)
+    try:
+        summary = run_batch(plan, net, export, chunk=chunk, force=force, progress=show)
+    except KeyboardInterrupt:
+        show.clear()
+        done = show.state.done if show.state else 0
+        print(f"penbot: interrupted after {done} letter(s); run the same command again to finish", file=sys.stderr)
+        sys.exit(130)  # sys.exit, not typer.Exit: click returns (swallows) Exit codes when not standalone
+    show.clear()
+    for row, notice in summary.notices:
+        if not quiet:
+            print(f"penbot: note: row {row}: {notice}", file=sys.stderr)
+    for e in summary.errors:
+        print(f"penbot: row {e.row}{' (' + e.output + ')' if e.output else ''}: {e.error}", file=sys.stderr)
+    report = f" (see {summary.errors_csv})" if summary.errors_csv else ""
+    print(f"{summary.rows} rows: {summary.done} written, {summary.skipped} skipped (already complete), "
+          f"{summary.failed} failed{report} in {summary.seconds:.1f} s; outputs in {plan.folder}", file=sys.stderr)
+    if not summary.ok:
+        sys.exit(1)

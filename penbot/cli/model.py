@@ -1,0 +1,117 @@
+"""``penbot train`` and ``penbot eval``: fit the handwriting model, and measure it on a database."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from penbot.cli import app
+from penbot.data.clean import CleanConfig
+from penbot.errors import PenbotError
+
+if TYPE_CHECKING:  # torch is imported only when a command runs, so --help stays fast
+    from penbot.train import TrainConfig
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default.pt"
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def _train_config(given: dict, resume: bool) -> TrainConfig:
+    """Options not given on the command line come from the run being resumed, else the defaults.
+
+    Resuming with a different schedule or batch size than the interrupted run would make
+    ``--resume`` silently train something else, so a bare ``--resume`` continues as it was.
+    """
+    from penbot.checkpoint import load_checkpoint
+    from penbot.train import TrainConfig
+
+    base: dict = {}
+    last = Path(given["out"]) / "last.pt"
+    if resume and last.is_file():
+        known = {f.name for f in fields(TrainConfig)}
+        base = {k: v for k, v in load_checkpoint(last).get("train_config", {}).items() if k in known}
+        base.pop("max_hours", None)  # a time limit belongs to one session, not to the run
+    base.update({k: v for k, v in given.items() if v is not None})
+    return TrainConfig(**{**base, "resume": resume, "progress": True})
+
+
+@app.command("train")
+def train_cmd(
+    data: Path = typer.Option(..., "--data", help="IAM-OnDB folder in its original layout (folders or tar.gz)."),
+    out: Path = typer.Option(..., "--out", help="Run folder: best.pt (the model), last.pt (resumable)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
+    max_hours: float | None = typer.Option(None, "--max-hours", min=0.0, help="Stop (resumably) after this much time."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps of the schedule (default 6500)."),
+    device: Device | None = typer.Option(None, "--device", help="Where to train (default auto: cuda if available)."),
+    hidden: int | None = typer.Option(None, "--hidden", min=1, help="LSTM size of a new model (default 256)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Lines per step (default 32)."),
+    lr: float | None = typer.Option(None, "--lr", min=0.0, help="Peak learning rate (default 0.001)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of initial weights and batch order (default 1234)."),
+) -> None:
+    """Train the handwriting model, or continue an interrupted run with --resume.
+
+    With --resume, options you leave out keep the values the run started with.
+    Progress goes to stderr; the model is OUT/best.pt (lowest validation loss).
+
+    Example: penbot train --data ../iam-ondb --out runs/main --max-hours 8
+    """
+    from penbot.train import train
+
+    given = dict(data=str(data), out=str(out), max_hours=max_hours, steps=steps, device=device and device.value,
+                 hidden=hidden, batch_size=batch_size, lr=lr, seed=seed)
+    best = train(_train_config(given, resume))
+    print(f"model: {best}")
+
+
+def _clean_config(clean: dict, path: Path) -> CleanConfig:
+    """The cleaning settings a model was trained with (JSON turned tuples into lists)."""
+    try:
+        return CleanConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in clean.items()})
+    except TypeError as exc:
+        raise PenbotError(f"{path}: unknown data settings in the model ({exc})") from None
+
+
+@app.command("eval")
+def eval_cmd(
+    data: Path = typer.Option(..., "--data", help="Database in the IAM-OnDB layout (folders or tar.gz)."),
+    model: Path = typer.Option(DEFAULT_MODEL, "--model", show_default=False, help="Model file (default: shipped)."),
+    max_lines: int | None = typer.Option(None, "--max-lines", min=1, help="Evaluate this many lines, spread evenly."),
+    device: Device = typer.Option(Device.auto, "--device", help="Where to run (auto: cuda if available)."),
+) -> None:
+    """Mean negative log-likelihood of a model on every usable line of a database.
+
+    Lines are read and cleaned as for training, with the model's own settings
+    (decimation included), so the figures compare with its validation loss.
+    Every line counts, not only a validation split: point it at writers the
+    model never saw. Per-point figures are in the model's normalised units.
+
+    Example: penbot eval --model runs/main/best.pt --data ../heldout-iam
+    """
+    import numpy as np
+
+    from penbot.checkpoint import load_model
+    from penbot.data.dataset import load_lines
+    from penbot.train import _device, evaluate_nll
+
+    if model == DEFAULT_MODEL and not model.is_file():
+        raise PenbotError(f"no shipped model at {model}; pass --model RUN/best.pt (from `penbot train`)")
+    net = load_model(model)
+    dev = _device(device.value)
+    ls = load_lines(data, _clean_config(net.cfg.clean, model), net.cfg.alphabet)
+    index = np.arange(len(ls))
+    if max_lines is not None and max_lines < len(ls):
+        index = np.unique(np.linspace(0, len(ls) - 1, max_lines).round().astype(np.int64))
+    per_line, per_point, points = evaluate_nll(net.to(dev), ls, index, dev)
+    print(f"model: {model}")
+    print(f"data: {data}: {len(index):,} lines evaluated of {len(ls):,} usable "
+          f"({sum(ls.dropped.values()):,} dropped by cleaning), {points:,} points")
+    print(f"NLL: {per_line:.2f} nats per line, {per_point:.4f} nats per point")

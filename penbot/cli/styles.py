@@ -1,0 +1,71 @@
+"""``penbot styles``: list, preview and import handwriting styles."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from penbot.cli import app
+
+styles_app = typer.Typer(help="List, preview and import styles.\n\nExample: penbot styles list", no_args_is_help=True)
+app.add_typer(styles_app, name="styles")
+
+
+@styles_app.command("list")
+def list_cmd() -> None:
+    """List shipped and user styles.
+
+    Example: penbot styles list
+    """
+    from penbot.styles import list_styles, load_style
+
+    rows = list_styles()
+    if not rows:
+        print("no styles installed")
+    for name, path in rows:
+        style = load_style(str(path))
+        kind = "user" if not name.isdigit() else "shipped"
+        print(f"{name:>12}  {kind:7}  {style.text!r}")
+
+
+@styles_app.command("show")
+def show_cmd(
+    name: str = typer.Argument(..., help="Style number or name."),
+    out: Path = typer.Option(Path("style.png"), "--out", "-o", help="Preview image (.png or .svg)."),
+    text: str = typer.Option("The quick brown fox jumps over the lazy dog.", help="Text to write."),
+    seed: int = typer.Option(0, help="Seed."),
+    model: Path = typer.Option(None, help="Model file."),
+) -> None:
+    """Write a sample text in a style, to see it.
+
+    Example: penbot styles show 3 --out preview.png
+    """
+    from penbot.export import ExportOptions, write_pages
+    from penbot.layout import LayoutOptions, parse_page
+    from penbot.sample import SampleOptions
+    from penbot.write import WriteOptions, open_model, write_text
+
+    t0 = time.time()
+    opts = WriteOptions(style=name, sample=SampleOptions(seed=seed), page=parse_page("150x45mm", margins="5mm"),
+                        layout=LayoutOptions(size_mm=6.0, line_spacing_mm=10.0))
+    doc = write_text(text, opts, open_model(model))
+    paths = write_pages(doc.pages, out, ExportOptions())
+    print(f"wrote {', '.join(map(str, paths))} in {time.time() - t0:.1f} s")
+
+
+@styles_app.command("add")
+def add_cmd(
+    name: str = typer.Argument(..., help="Name for the new style."),
+    source: Path = typer.Option(..., "--from", help="Your handwriting: .svg (polylines/paths), .json or .inkml."),
+    text: str = typer.Option(..., "--text", help="What the sample says, exactly."),
+) -> None:
+    """Import your own handwriting as a style.
+
+    Example: penbot styles add mine --from sample.svg --text "The quick brown fox"
+    """
+    from penbot.styles import import_style
+
+    path = import_style(name, source, text)
+    print(f"added style {name!r} ({path}); use it with --style {name}")

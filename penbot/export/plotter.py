@@ -1,0 +1,74 @@
+"""Bridge to vpype: page polylines in mm -> ``vpype.Document`` in CSS px, and travel optimisation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import vpype as vp
+
+from penbot.layout import PageDrawing
+
+__all__ = ["PX_PER_MM", "Travel", "optimise_lines", "to_document", "plot_lines"]
+
+PX_PER_MM = 96 / 25.4  # vpype works in CSS pixels
+log = logging.getLogger("penbot")
+
+
+@dataclass(frozen=True)
+class Travel:
+    """Pen-up travel (mm) and stroke count before and after optimisation."""
+
+    before_mm: float
+    after_mm: float
+    strokes_before: int
+    strokes_after: int
+
+
+def _complex(lines: list[np.ndarray]) -> vp.LineCollection:
+    return vp.LineCollection([p[:, 0] + 1j * p[:, 1] for p in lines if len(p)])
+
+
+def optimise_lines(lines: list[np.ndarray], merge_tolerance: float = 0.05) -> tuple[list[np.ndarray], Travel]:
+    """vpype's ``linemerge`` then ``linesort`` (greedy, with flipping), in millimetres.
+
+    Merging joins strokes whose ends lie within ``merge_tolerance`` (one pen lift less
+    each); sorting starts each stroke at the nearest free end. The order is kept when
+    sorting would not shorten the travel, as ``linesort`` does.
+    """
+    lc = _complex(lines)
+    before = lc.pen_up_length()[0]
+    count = len(lc)
+    lc.merge(merge_tolerance, flip=True)
+    if len(lc) > 1:
+        index = vp.LineIndex(lc[1:], reverse=True)
+        out = lc.clone([lc[0]])
+        while len(index) > 0:
+            idx, reverse = index.find_nearest(out[-1][-1])
+            line = index.pop(idx)
+            if line is not None:
+                out.append(np.flip(line) if reverse else line)
+        if out.pen_up_length()[0] < lc.pen_up_length()[0]:
+            lc = out
+    travel = Travel(float(before), float(lc.pen_up_length()[0]), count, len(lc))
+    log.info(
+        "pen-up travel %.0f mm -> %.0f mm, strokes %d -> %d",
+        travel.before_mm, travel.after_mm, travel.strokes_before, travel.strokes_after,
+    )
+    return [np.column_stack([c.real, c.imag]) for c in lc], travel
+
+
+def plot_lines(page: PageDrawing, optimise: bool, merge_tolerance: float) -> list[np.ndarray]:
+    """The page's strokes in plotting order (optimised or as written)."""
+    lines = [p for p in page.polylines if len(p)]
+    return optimise_lines(lines, merge_tolerance)[0] if optimise and lines else lines
+
+
+def to_document(page: PageDrawing, lines: list[np.ndarray]) -> vp.Document:
+    """One-layer vpype document in px with the page size set (writers flip/rotate on it)."""
+    doc = vp.Document(page_size=(page.page.width_mm * PX_PER_MM, page.page.height_mm * PX_PER_MM))
+    lc = _complex(lines)
+    lc.scale(PX_PER_MM)
+    doc.add(lc, 1)
+    return doc

@@ -1,0 +1,136 @@
+"""Text in, pages out: fold the text, prime with a style, lay it out while sampling.
+
+``write_documents`` is the one pipeline: every document gets a layout generator
+(``penbot.layout``), and each round of every generator's line requests is written in ONE
+batched sampling call, so a page, or a hundred letters, share the recurrent loop.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from penbot.checkpoint import load_model
+from penbot.errors import PenbotError
+from penbot.layout import LayoutOptions, Page, PageDrawing, drive_layouts, layout_text, parse_page
+from penbot.model import HandwritingModel
+from penbot.sample import LineRequest, SampleOptions, sample_lines
+from penbot.strokes import Strokes
+from penbot.styles import load_style
+from penbot.text import fold_text
+
+__all__ = ["WriteOptions", "Document", "write_text", "write_documents", "default_model_path", "open_model"]
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    style: str | None = "1"
+    sample: SampleOptions = SampleOptions()
+    page: Page = field(default_factory=lambda: parse_page("A4"))
+    layout: LayoutOptions = LayoutOptions()
+    drop_unknown: bool = False
+
+
+@dataclass
+class Document:
+    pages: list[PageDrawing]
+    notices: list[str]
+    lines_written: int = 0
+    resampled: int = 0  # lines that needed more than one attempt
+    seconds: float = 0.0
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("penbot") / "weights" / "default.pt"))
+
+
+def open_model(path: str | Path | None = None) -> HandwritingModel:
+    """Load a model file (the shipped one by default), safely."""
+    path = Path(path) if path else default_model_path()
+    if not path.is_file():
+        raise PenbotError(f"{path}: model file not found")
+    return load_model(path)
+
+
+def _prepare(text: str, options: WriteOptions, alphabet: str) -> tuple[str, list[str], object]:
+    if not text or not text.strip():
+        raise PenbotError("nothing to write: the text is empty")
+    folded = fold_text(text, alphabet, drop_unknown=options.drop_unknown)
+    notices = []
+    if folded.folded:
+        pairs = ", ".join(f"{k!r}->{v!r}" for k, v in folded.folded.items())
+        notices.append(f"folded characters the model cannot write: {pairs}")
+    if folded.dropped:
+        notices.append(f"dropped characters: {''.join(sorted(set(folded.dropped)))!r}")
+    if not folded.text.strip():
+        raise PenbotError("nothing to write after dropping unknown characters")
+    style = load_style(options.style)
+    return folded.text, notices, style
+
+
+def write_documents(
+    texts: Sequence[str],
+    options: Sequence[WriteOptions],
+    model: HandwritingModel | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Document | PenbotError]:
+    """Write many documents together; a failing document becomes its error, the rest go on."""
+    model = model or open_model()
+    t0 = time.time()
+    results: list[Document | PenbotError | None] = [None] * len(texts)
+    prepared: dict[int, tuple[list[str], object]] = {}
+    gens, gen_doc = [], []
+    for i, (text, opt) in enumerate(zip(texts, options, strict=True)):
+        try:
+            body, notices, style = _prepare(text, opt, model.cfg.alphabet)
+        except PenbotError as exc:
+            results[i] = exc
+            continue
+        prepared[i] = (notices, style)
+        gens.append(layout_text(body, opt.page, opt.layout))
+        gen_doc.append(i)
+
+    failures: dict[int, str] = {}
+    counts = {i: [0, 0] for i in prepared}
+
+    def write(requests: list[tuple[int, str]]) -> list[Strokes]:
+        reqs = []
+        for n, (g, line) in enumerate(requests):
+            doc = gen_doc[g]
+            style = prepared[doc][1]
+            reqs.append(LineRequest(
+                line, style.prime() if style is not None else None, options[doc].sample,
+                key=zlib.crc32(f"{doc}:{n}".encode()),
+            ))
+        out = sample_lines(model, reqs, progress)
+        for (g, line), res in zip(requests, out, strict=True):
+            doc = gen_doc[g]
+            counts[doc][0] += 1
+            counts[doc][1] += res.attempts > 1
+            if not res.ok and doc not in failures:
+                failures[doc] = f"could not write {line[:40]!r} legibly after {res.attempts} attempts ({res.problem})"
+        return [r.strokes for r in out]
+
+    laid = drive_layouts(gens, write) if gens else []
+    for g, pages in enumerate(laid):
+        doc = gen_doc[g]
+        if isinstance(pages, PenbotError):
+            results[doc] = pages
+        elif doc in failures:
+            results[doc] = PenbotError(failures[doc] + "; try another --seed or a higher --bias")
+        else:
+            results[doc] = Document(pages, prepared[doc][0], counts[doc][0], counts[doc][1], time.time() - t0)
+    return [r if r is not None else PenbotError("not written") for r in results]
+
+
+def write_text(text: str, options: WriteOptions = WriteOptions(), model: HandwritingModel | None = None,
+               progress: Callable[[int, int], None] | None = None) -> Document:
+    """Write one text into pages; raises PenbotError on any problem."""
+    result = write_documents([text], [options], model, progress)[0]
+    if isinstance(result, PenbotError):
+        raise result
+    return result

@@ -1,0 +1,1 @@
+"""penbot's shipped style library (installed as ``penbot.shipped_styles``): NN.json + NN.png."""
