@@ -16,6 +16,7 @@ import cProfile
 import io
 import os
 import pstats
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,17 +61,56 @@ With love to you all, and write soon."""
 
 # --- timing helpers ------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Took:
+    """Wall and CPU seconds. CPU time (this process + finished subprocesses) is the fair
+    figure on a machine shared with training; on an idle machine with one torch thread the
+    two agree."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    def __add__(self, other: Took) -> Took:
+        return Took(self.wall + other.wall, self.cpu + other.cpu)
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s (CPU {self.cpu:.2f} s)"
+
+
+def _now() -> tuple[float, float]:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+@contextmanager
+def stopwatch():
+    """``with stopwatch() as took: ...`` then ``took()`` is the ``Took`` of the block."""
+    w0, c0 = _now()
+    end: list[Took] = []
+
+    def took() -> Took:
+        if end:
+            return end[0]
+        w, c = _now()
+        return Took(w - w0, c - c0)
+
+    try:
+        yield took
+    finally:
+        end.append(took())
+
+
 @dataclass
 class Calls:
     """What ``sample_lines`` was asked by the pipeline, and how long each call took."""
 
     requests: list[list] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
+    took: list[Took] = field(default_factory=list)
     steps: list[int] = field(default_factory=list)
 
 
 @contextmanager
-def recording_sample_lines(module) -> Calls:
+def recording_sample_lines(module):
     """Wrap ``module.sample_lines`` (benchmark only) to record the batches a pipeline makes."""
     calls = Calls()
     original = module.sample_lines
@@ -83,9 +123,9 @@ def recording_sample_lines(module) -> Calls:
             if progress is not None:
                 progress(t, total)
 
-        t0 = time.perf_counter()
-        out = original(model, requests, count)
-        calls.seconds.append(time.perf_counter() - t0)
+        with stopwatch() as took:
+            out = original(model, requests, count)
+        calls.took.append(took())
         calls.requests.append(list(requests))
         calls.steps.append(steps[0])
         return out
@@ -97,8 +137,8 @@ def recording_sample_lines(module) -> Calls:
         module.sample_lines = original
 
 
-def timed_sample(model, requests) -> tuple[float, int, list]:
-    """(seconds, recurrent steps incl. retries, results) of one ``sample_lines`` call."""
+def timed_sample(model, requests) -> tuple[Took, int, list]:
+    """(time, recurrent steps incl. retries, results) of one ``sample_lines`` call."""
     from penbot.sample import sample_lines
 
     steps = [0]
@@ -106,20 +146,20 @@ def timed_sample(model, requests) -> tuple[float, int, list]:
     def count(t: int, total: int) -> None:
         steps[0] += 1
 
-    t0 = time.perf_counter()
-    out = sample_lines(model, requests, count)
-    return time.perf_counter() - t0, steps[0], out
+    with stopwatch() as took:
+        out = sample_lines(model, requests, count)
+    return took(), steps[0], out
 
 
 # --- the four measurements -----------------------------------------------------------------
 
 @dataclass
 class PageResult:
-    seconds: float
+    took: Took
     chars: int
     lines: int
     rounds: int
-    sample_seconds: float
+    sampling: Took
     steps: int
     resampled: int
     requests: list  # every line request of every round, in order
@@ -131,14 +171,12 @@ def bench_page(model, style: str | None, text: str = PAGE_TEXT, seed: int = 0) -
     import penbot.write as write_mod
 
     options = write_mod.WriteOptions(style=style, sample=replace(write_mod.WriteOptions().sample, seed=seed))
-    with recording_sample_lines(write_mod) as calls:
-        t0 = time.perf_counter()
+    with recording_sample_lines(write_mod) as calls, stopwatch() as took:
         doc = write_mod.write_text(text, options, model)
-        seconds = time.perf_counter() - t0
     reqs = [r for batch in calls.requests for r in batch]
-    pages = len(doc.pages)
-    return PageResult(seconds, len(text), doc.lines_written, len(calls.requests), sum(calls.seconds),
-                      sum(calls.steps), doc.resampled, reqs, f"{pages} page(s)")
+    return PageResult(took(), len(text), doc.lines_written, len(calls.requests), sum(calls.took, Took()),
+                      sum(calls.steps), doc.resampled, reqs,
+                      f"{len(doc.pages)} page(s), batches of {', '.join(str(len(r)) for r in calls.requests)} lines")
 
 
 def bench_page_fallback(model, style: str | None, why: str, text: str = PAGE_TEXT, seed: int = 0,
@@ -154,43 +192,48 @@ def bench_page_fallback(model, style: str | None, why: str, text: str = PAGE_TEX
     lines = [ln for para in text.split("\n\n") for ln in textwrap.wrap(" ".join(para.split()), width)]
     opts = SampleOptions(seed=seed)
     reqs = [LineRequest(ln, prime, opts, key=i) for i, ln in enumerate(lines)]
-    t0 = time.perf_counter()
-    seconds_s, steps, out = timed_sample(model, reqs)
-    return PageResult(time.perf_counter() - t0, len(text), len(lines), 1, seconds_s, steps,
-                      sum(o.attempts > 1 for o in out), reqs,
+    took, steps, out = timed_sample(model, reqs)
+    return PageResult(took, len(text), len(lines), 1, took, steps, sum(o.attempts > 1 for o in out), reqs,
                       f"write_text failed ({why}): wrapped at {width} chars, one batch")
 
 
-def bench_one_by_one(model, requests: Sequence) -> tuple[float, int]:
+def bench_one_by_one(model, requests: Sequence) -> tuple[Took, int]:
     """(b) the same requests, each in its own ``sample_lines`` call."""
-    total, steps = 0.0, 0
+    total, steps = Took(), 0
     for r in requests:
-        s, n, _ = timed_sample(model, [r])
-        total += s
+        took, n, _ = timed_sample(model, [r])
+        total += took
         steps += n
     return total, steps
 
 
 def scaling_lines(style: str | None, n: int = 32) -> list:
+    """``n`` requests of 30-44 characters from the page text, all in one style."""
     from penbot.sample import LineRequest, SampleOptions
     from penbot.styles import load_style
 
     st = load_style(style)
     prime = st.prime() if st is not None else None
-    text = [p for p in " ".join(PAGE_TEXT.split()).split(". ") if p]
-    texts = [(t if len(t) <= 44 else t[:44].rsplit(" ", 1)[0]) for t in text]
+    words = " ".join(PAGE_TEXT.split()).split()
+    texts, cur = [], ""
+    for w in words:
+        if len(cur) + 1 + len(w) > 44:
+            texts.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
     texts = (texts * (n // len(texts) + 1))[:n]
     return [LineRequest(t, prime, SampleOptions(), key=i) for i, t in enumerate(texts)]
 
 
 def bench_scaling(model, requests: Sequence, sizes=(1, 2, 4, 8, 16, 32), profile: bool = False,
-                  log: Callable[[str], None] = print) -> list[tuple[int, float, int, str]]:
-    """(c) rows (batch size, seconds, steps, profile text)."""
+                  log: Callable[[str], None] = print) -> list[tuple[int, Took, int, str]]:
+    """(c) rows (batch size, time, steps, profile text)."""
     rows = []
     timed_sample(model, list(requests[:1]))  # warm-up: first-call allocations
     for n in sizes:
         batch = list(requests[:n])
-        seconds, steps, _ = timed_sample(model, batch)
+        took, steps, _ = timed_sample(model, batch)
         prof = ""
         if profile and n in (1, 8, 32):
             pr = cProfile.Profile()
@@ -198,10 +241,10 @@ def bench_scaling(model, requests: Sequence, sizes=(1, 2, 4, 8, 16, 32), profile
             timed_sample(model, batch)
             pr.disable()
             buf = io.StringIO()
-            pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(12)
+            pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(14)
             prof = buf.getvalue()
-        rows.append((n, seconds, steps, prof))
-        log(f"  batch {n:>2}: {seconds:6.2f} s, {steps} steps")
+        rows.append((n, took, steps, prof))
+        log(f"  batch {n:>2}: {took}, {steps} steps")
     return rows
 
 
@@ -215,27 +258,27 @@ def penbot_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from penbot.cli import main; sys.exit(main())"]
 
 
-def bench_cold(model_path: Path, style: str | None, repeat: int = 2) -> tuple[list[float], float, str]:
-    """(d) wall time of fresh ``penbot write "hello"`` processes, and of ``import torch`` alone."""
+def bench_cold(model_path: Path, style: str | None, repeat: int = 3) -> tuple[list[Took], Took, str]:
+    """(d) fresh ``penbot write "hello"`` processes, and a bare ``import torch`` for scale."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    times, err = [], ""
+    runs, err = [], ""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "x.svg"
         cmd = [*penbot_command(), "write", "hello", "--out", str(out), "--model", str(model_path),
                "--style", style or "none", "--quiet"]
         for _ in range(repeat):
-            t0 = time.perf_counter()
-            res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            times.append(time.perf_counter() - t0)
+            with stopwatch() as took:
+                res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            runs.append(took())
             if res.returncode != 0:
                 err = (res.stderr.strip().splitlines() or [f"exit {res.returncode}"])[-1]
                 break
             if not out.is_file():
                 err = "no output file"
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], env=env)
-    return times, time.perf_counter() - t0, err
+    with stopwatch() as took:
+        subprocess.run([sys.executable, "-c", "import torch"], env=env)
+    return runs, took(), err
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -246,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--style", default=None, help="style for every part (default: 1 if shipped, else none)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
+    ap.add_argument("--sizes", default="1,2,4,8,16,32", help="batch sizes for (c)")
     ap.add_argument("--profile", action="store_true", help="cProfile the sampler during (c)")
     args = ap.parse_args(argv)
     skip = set(args.skip.split(","))
@@ -280,39 +324,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             why = f"{type(exc).__name__}: {str(exc)[:80]}"
             log(f"    write_text failed ({why}); timing one batch of wrapped lines")
             page = bench_page_fallback(model, style, why, seed=args.seed)
-        table.append(("(a) A4 page, batched", f"{page.seconds:.2f} s",
-                      f"{page.chars} chars, {page.lines} lines, {page.rounds} round(s), "
-                      f"sampling {page.sample_seconds:.2f} s, {page.steps} steps, "
-                      f"{page.resampled} re-sampled; {page.note}"))
+        table.append(("(a) A4 page, batched", str(page.took),
+                      f"{page.chars} chars, {page.lines} lines, {page.rounds} round(s), sampling {page.sampling}, "
+                      f"{page.steps} steps, {page.resampled} re-sampled; {page.note}"))
     if "b" not in skip and page is not None:
         log(f"(b) the same {len(page.requests)} line requests one at a time ...")
-        seconds, steps = bench_one_by_one(model, page.requests)
-        table.append(("(b) same lines one by one", f"{seconds:.2f} s",
-                      f"{seconds / max(page.sample_seconds, 1e-9):.1f}x the batched sampling time, "
-                      f"{seconds / page.seconds:.1f}x the page; {steps} steps"))
+        took, steps = bench_one_by_one(model, page.requests)
+        table.append(("(b) same lines one by one", str(took),
+                      f"{took.wall / page.took.wall:.1f}x the page wall time, {took.cpu / page.took.cpu:.1f}x its CPU "
+                      f"time; {took.cpu / max(page.sampling.cpu, 1e-9):.1f}x the batched sampling CPU; {steps} steps"))
     if "c" not in skip:
         log("(c) batch scaling ...")
-        rows = bench_scaling(model, scaling_lines(style), profile=args.profile, log=log)
-        base = rows[0][1]
-        for n, seconds, steps, _ in rows:
-            table.append((f"(c) {n:>2} lines in one batch", f"{seconds:.2f} s",
-                          f"{seconds / n:.3f} s/line ({base * n / seconds:.1f}x vs batch 1), "
-                          f"{steps} steps, {1000 * seconds / max(steps, 1):.2f} ms/step"))
+        sizes = tuple(int(x) for x in args.sizes.split(","))
+        rows = bench_scaling(model, scaling_lines(style, max(sizes)), sizes, profile=args.profile, log=log)
+        base = rows[0][1].cpu / rows[0][0]
+        for n, took, steps, _ in rows:
+            table.append((f"(c) {n:>2} lines in one batch", str(took),
+                          f"CPU {took.cpu / n:.3f} s/line ({base * n / took.cpu:.1f}x vs batch {rows[0][0]}), "
+                          f"{steps} steps, CPU {1000 * took.cpu / max(steps, 1):.2f} ms/step"))
         if args.profile:
             for n, _, _, prof in rows:
                 if prof:
                     print(f"\n--- cProfile of sample_lines, batch {n} ---\n{prof}")
     if "d" not in skip:
         log("(d) cold start ...")
-        times, torch_s, err = bench_cold(args.model, style)
-        detail = f"runs {', '.join(f'{t:.2f}' for t in times)} s; 'import torch' alone {torch_s:.2f} s"
-        table.append(('(d) cold `penbot write "hello"`', f"{min(times):.2f} s" if not err else "failed",
+        runs, torch_took, err = bench_cold(args.model, style)
+        best = min(runs, key=lambda t: t.wall)
+        detail = f"runs {', '.join(f'{t.wall:.2f}' for t in runs)} s; bare 'import torch' {torch_took}"
+        table.append(('(d) cold `penbot write "hello"`', str(best) if not err else "failed",
                       detail + (f"; error: {err}" if err else "")))
 
     width = max(len(r[0]) for r in table) if table else 10
-    print(f"\nspeed ({os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, model {args.model.name})")
+    print(f"\nspeed ({os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, model {args.model.name}, "
+          f"style {style or 'none'})")
     for name, value, detail in table:
-        print(f"{name:<{width}}  {value:>9}  {detail}")
+        print(f"{name:<{width}}  {value:>24}  {detail}")
     return 0
 
 

@@ -442,7 +442,9 @@ def _load_manifest(folder: Path) -> dict[str, dict]:
 
 
 def _save_manifest(folder: Path, entries: dict[str, dict]) -> None:
-    atomic_write_text(folder / MANIFEST, json.dumps({"version": 1, "letters": entries}, indent=1, sort_keys=True))
+    """JSON with one letter per line, so the file stays readable (and diffable) by eye."""
+    rows = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(entries.items()))
+    atomic_write_text(folder / MANIFEST, '{"version": 1, "letters": {\n' + rows + "\n}}\n")
 
 
 def _complete(folder: Path, entry: dict | None, key: str) -> bool:

@@ -220,6 +220,26 @@ def check_line(offsets: np.ndarray, text: str, focus: np.ndarray, start: int, hi
     return ""
 
 
+def trim_tail(offsets: np.ndarray, focus: np.ndarray, end: int) -> np.ndarray:
+    """Drop trailing strokes written after the window had left the text.
+
+    The Graves stop rule fires only once the window weighs the position past the last
+    character most; by then the model has often begun a stray mark (with no character
+    under the window it writes as in its text-free mode). Those strokes are the ones
+    whose points were mostly drawn with ``focus == end``.
+    """
+    if not len(offsets) or len(focus) != len(offsets):
+        return offsets
+    ends = np.flatnonzero(offsets[:, 2] > 0.5)
+    starts = np.r_[0, ends[:-1] + 1]
+    keep_to = len(offsets)
+    for a, b in zip(starts[::-1], ends[::-1]):
+        if a == 0 or np.mean(focus[a : b + 1] >= end) < 0.5:
+            break
+        keep_to = a
+    return offsets[:keep_to]
+
+
 def _prime_offsets(model: HandwritingModel, prime: Prime | None) -> np.ndarray:
     if prime is None or not len(prime.strokes):
         return np.zeros((0, 3), np.float32)
@@ -263,7 +283,7 @@ def sample_lines(
         still = []
         for j, i in enumerate(pending):
             r = requests[i]
-            off = outs[j]
+            off = trim_tail(outs[j], run.focus[j], len(run.chars[j]))
             if len(off):
                 off[0, :2] = 0.0  # the line starts at the origin, not after the style sample
             strokes = Strokes(off)

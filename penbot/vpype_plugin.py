@@ -49,9 +49,9 @@ def _write(text: str, style, bias, seed, size_px, page_size, landscape, margins,
     from penbot.layout import LayoutOptions, parse_page
     from penbot.sample import SampleOptions
 
-    sample = SampleOptions()
-    sample = replace(sample, **{k: v for k, v in (("bias", bias), ("seed", seed)) if v is not None})
-    layout = LayoutOptions(size_mm=size_px / PX_PER_MM, line_spacing_mm=spacing_px / PX_PER_MM, align=align, seed=seed)
+    seeded = {"seed": seed} if seed is not None else {}  # else the library's default seeds (reproducible)
+    sample = replace(SampleOptions(), **seeded, **({"bias": bias} if bias is not None else {}))
+    layout = LayoutOptions(size_mm=size_px / PX_PER_MM, line_spacing_mm=spacing_px / PX_PER_MM, align=align, **seeded)
     page = parse_page(page_size, "landscape" if landscape else "portrait", margins)
     kwargs = {"sample": sample, "page": page, "layout": layout}
     if style is not None:

@@ -64,12 +64,12 @@ def test_generator_returns_the_page_in_pixels(fake_write):
 
 
 def test_several_pages_pick_one(fake_write, caplog):
-    text = "word " * 400
-    doc = vpype_cli.execute(f"penbot --page 2 --size 6mm '{text}'")
+    text = "word " * 60  # about 15 lines: two A6 pages
+    doc = vpype_cli.execute(f"penbot -p a6 --page 2 --size 6mm '{text}'")
     assert len(doc.layers[1]) > 0
     assert "pages" in caplog.text
     with pytest.raises(Exception, match="fills only"):
-        vpype_cli.execute(f"penbot --page 9 '{text}'")
+        vpype_cli.execute(f"penbot -p a6 --page 9 '{text}'")
 
 
 def test_text_from_file(fake_write, tmp_path):

@@ -132,9 +132,9 @@ def _export_options(cls, pen_width, color, profile, optimise):
 def _check_writable(out: Path) -> None:
     from penbot.export import WRITERS
 
-    suffix = out.suffix.lower().lstrip(".")
+    suffix = out.suffix.lower()
     if suffix not in WRITERS:
-        raise PenbotError(f"{out}: unknown output type '.{suffix}' (use {', '.join('.' + k for k in WRITERS)})")
+        raise PenbotError(f"{out}: unknown output type {suffix or '(none)'!r} (use {', '.join(WRITERS)})")
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise PenbotError(f"{out}: {parent} is not a folder")
