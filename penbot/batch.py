@@ -396,13 +396,14 @@ def plan_batch(
     header, rows = _read_csv(csv_path, encoding)
     _check_columns(_used(body_parts), header, f"template {template}", csv_path)
     _check_columns(_used(name_parts), header, "--out", csv_path)
-    _options(settings)  # the command's own options must be valid before any row is
+    styles: dict[str, str | PenbotError] = {}
+    _style_digest(_options(settings).style, styles)  # the command's own options must be valid before any row
     inputs = tuple(p.resolve() for p in (csv_path, template))
     if (folder / ERRORS).resolve() in inputs:
         raise PenbotError(f"{folder / ERRORS} would be overwritten by the error report: move the input")
 
     taken = {MANIFEST.casefold(), ERRORS.casefold()}
-    letters, errors, styles = [], [], {}
+    letters, errors = [], []
     for row, line, fields in rows:
         where = f"CSV line {line}"
         if len(fields) != len(header):

@@ -96,15 +96,17 @@ def write_documents(
 
     failures: dict[int, str] = {}
     counts = {i: [0, 0] for i in prepared}
+    serial = dict.fromkeys(prepared, 0)
 
     def write(requests: list[tuple[int, str]]) -> list[Strokes]:
         reqs = []
-        for n, (g, line) in enumerate(requests):
+        for g, line in requests:
             doc = gen_doc[g]
             style = prepared[doc][1]
+            serial[doc] += 1  # the document's own line counter: strokes never depend on batch-mates
             reqs.append(LineRequest(
                 line, style.prime() if style is not None else None, options[doc].sample,
-                key=zlib.crc32(f"{doc}:{n}".encode()),
+                key=zlib.crc32(f"line:{serial[doc]}".encode()),
             ))
         out = sample_lines(model, reqs, progress)
         for (g, line), res in zip(requests, out, strict=True):

@@ -161,6 +161,8 @@ def test_missing_inputs_and_bad_options_fail_before_work(tmp_path: Path) -> None
         plan_batch(src, tpl, str(tmp_path / "{id}.svg"), SETTINGS, encoding="klingon")
     with pytest.raises(PenbotError, match="align"):
         plan_batch(src, tpl, str(tmp_path / "{id}.svg"), BatchSettings(style=None, align="middle"))
+    with pytest.raises(PenbotError, match="unknown style 'no-such-style'"):
+        plan_batch(src, tpl, str(tmp_path / "{id}.svg"), BatchSettings(style="no-such-style"))
 
 
 def test_row_options_and_row_failures(tmp_path: Path) -> None:

@@ -29,7 +29,12 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        # not standalone, typer returns (not raises) typer.Exit codes, and 130 for Ctrl-C
+        if isinstance(code, int) and code:
+            if code == 130:
+                print("penbot: interrupted", file=sys.stderr)
+            sys.exit(code)
     except PenbotError as exc:
         print(f"penbot: error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -48,10 +48,10 @@ def show_cmd(
     from penbot.write import WriteOptions, open_model, write_text
 
     t0 = time.time()
-    opts = WriteOptions(style=name, sample=SampleOptions(seed=seed), page=parse_page("150x45mm", margins="5mm"),
+    opts = WriteOptions(style=name, sample=SampleOptions(seed=seed), page=parse_page("220x30mm", margins="4mm"),
                         layout=LayoutOptions(size_mm=6.0, line_spacing_mm=10.0))
     doc = write_text(text, opts, open_model(model))
-    paths = write_pages(doc.pages, out, ExportOptions())
+    paths = write_pages(doc.pages, out, ExportOptions(png_dpi=150))
     print(f"wrote {', '.join(map(str, paths))} in {time.time() - t0:.1f} s")
 
 
@@ -69,3 +69,24 @@ def add_cmd(
 
     path = import_style(name, source, text)
     print(f"added style {name!r} ({path}); use it with --style {name}")
+
+
+@styles_app.command("make")
+def make_cmd(
+    out: Path = typer.Option(Path("styles"), "--out", "-o", help="Folder for NN.json (+ previews)."),
+    count: int = typer.Option(12, help="How many styles to keep."),
+    candidates: int = typer.Option(64, help="How many unprimed samples to choose from."),
+    bias: float = typer.Option(0.8, help="Bias of the candidate samples (lower = more varied hands)."),
+    seed: int = typer.Option(0, help="Seed of the first candidate."),
+    model: Path = typer.Option(None, help="Model file."),
+) -> None:
+    """Build a style library from the model's own samples (maintainers: the shipped styles/).
+
+    Example: penbot styles make --out styles --count 12
+    """
+    from penbot.stylebook import make_styles
+    from penbot.write import open_model
+
+    t0 = time.time()
+    styles = make_styles(open_model(model), out, count, candidates, bias, seed)
+    print(f"made {len(styles)} styles in {out} in {time.time() - t0:.0f} s")
