@@ -103,6 +103,9 @@ def penbot_generator(
     """
     body = _read_text(text, is_file)
     try:
+        from penbot.export.gcode import load_profiles
+
+        load_profiles()  # so a later `gwrite -p penbot_servo` / `penbot_z` in the pipeline finds them
         pages = _write(body, style, bias, seed, size, page_size, landscape, margins, line_spacing, align, model)
     except PenbotError as exc:
         raise click.ClickException(str(exc)) from None

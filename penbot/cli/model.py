@@ -50,7 +50,7 @@ def train_cmd(
     out: Path = typer.Option(..., "--out", help="Run folder: best.pt (the model), last.pt (resumable)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last.pt."),
     max_hours: float | None = typer.Option(None, "--max-hours", min=0.0, help="Stop (resumably) after this much time."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps of the schedule (default 6500)."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Optimiser steps of the schedule (default 6000)."),
     device: Device | None = typer.Option(None, "--device", help="Where to train (default auto: cuda if available)."),
     hidden: int | None = typer.Option(None, "--hidden", min=1, help="LSTM size of a new model (default 256)."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Lines per step (default 32)."),

@@ -67,8 +67,13 @@ def _source_key(root: Path) -> list:
     """Identify the data by file names, sizes and modification times (cheap, no hashing)."""
     items = []
     for p in sorted(root.iterdir()):
-        st = p.stat()
-        items.append([p.name, st.st_size, int(st.st_mtime)])
+        if p.is_dir():  # an unpacked tree: its files' count, total size and newest change
+            stats = [f.stat() for f in p.rglob("*") if f.is_file()]
+            items.append([p.name, len(stats), sum(st.st_size for st in stats),
+                          int(max((st.st_mtime for st in stats), default=0))])
+        else:
+            st = p.stat()
+            items.append([p.name, st.st_size, int(st.st_mtime)])
     return items
 
 
