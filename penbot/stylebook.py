@@ -97,3 +97,43 @@ def make_styles(
             f"lifts {f.pieces:.2f}/char ({style.source})")
         styles.append(style)
     return styles
+
+
+PREVIEW_TEXT = "Quick zebras jump over 7 lazy foxes."
+
+
+def write_previews(model: HandwritingModel, names: list[str], out_dir: Path, sheet: Path | None = None,
+                   text: str = PREVIEW_TEXT) -> list[Path]:
+    """``NN.png`` for every style (all written in one batch), and optionally one contact sheet.
+
+    ``names`` are anything ``--style`` takes (numbers, names, paths to style JSON files);
+    previews are named after the style (a file's stem).
+    """
+    from PIL import Image, ImageDraw
+
+    from penbot.export import ExportOptions, write_pages
+    from penbot.layout import LayoutOptions, parse_page
+    from penbot.write import WriteOptions, write_documents
+
+    opts = [WriteOptions(style=n, page=parse_page("200x22mm", margins="3mm"),
+                         layout=LayoutOptions(size_mm=6.0, line_spacing_mm=10.0)) for n in names]
+    docs = write_documents([text] * len(names), opts, model)
+    labels = [Path(n).stem if n.endswith(".json") else n for n in names]
+    paths = []
+    for label, doc in zip(labels, docs, strict=True):
+        if isinstance(doc, Exception):
+            raise doc
+        paths += write_pages(doc.pages[:1], out_dir / f"{label}.png", ExportOptions(png_dpi=150))
+    if sheet is not None:
+        images = [Image.open(p).convert("L") for p in paths]
+        w, h = images[0].size
+        board = Image.new("L", (w + 60, h * len(images)), 255)
+        draw = ImageDraw.Draw(board)
+        for k, (label, im) in enumerate(zip(labels, images, strict=True)):
+            board.paste(im, (60, k * h))
+            draw.text((12, k * h + h // 2 - 6), label, fill=0)
+            draw.line([(0, k * h), (w + 60, k * h)], fill=200)
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        board.save(sheet)
+        paths.append(sheet)
+    return paths

@@ -78,15 +78,20 @@ def make_cmd(
     candidates: int = typer.Option(64, help="How many unprimed samples to choose from."),
     bias: float = typer.Option(0.8, help="Bias of the candidate samples (lower = more varied hands)."),
     seed: int = typer.Option(0, help="Seed of the first candidate."),
+    sheet: Path = typer.Option(None, help="Also write all previews on one sheet (PNG)."),
     model: Path = typer.Option(None, help="Model file."),
 ) -> None:
     """Build a style library from the model's own samples (maintainers: the shipped styles/).
 
-    Example: penbot styles make --out styles --count 12
+    Writes NN.json and a preview NN.png for each style.
+
+    Example: penbot styles make --out styles --count 12 --sheet examples/styles.png
     """
-    from penbot.stylebook import make_styles
+    from penbot.stylebook import make_styles, write_previews
     from penbot.write import open_model
 
     t0 = time.time()
-    styles = make_styles(open_model(model), out, count, candidates, bias, seed)
+    net = open_model(model)
+    styles = make_styles(net, out, count, candidates, bias, seed)
+    write_previews(net, [str(out / f"{s.name}.json") for s in styles], out, sheet)
     print(f"made {len(styles)} styles in {out} in {time.time() - t0:.0f} s")
