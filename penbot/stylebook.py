@@ -54,17 +54,31 @@ def features(strokes: Strokes, text: str) -> StyleFeatures:
     )
 
 
-def _passes(model: HandwritingModel, style: Style, bias: float, seed: int) -> bool:
+CHECK_TEXTS = CHECK_TEXTS + ("Meet Jack at 10:45 by the old quay.", "PLEASE KEEP OFF THE GRASS")
+
+Scorer = Callable[[list[Strokes], list[str]], float]  # written lines, their texts -> error rate
+
+
+def _check(model: HandwritingModel, style: Style, bias: float, seed: int, score: Scorer | None) -> float | None:
+    """Error rate of the style used as a prime (0 without a scorer), or None if a line fails."""
     reqs = [LineRequest(t, style.prime(), SampleOptions(bias=bias, seed=seed, retries=0), key=i)
             for i, t in enumerate(CHECK_TEXTS)]
-    return all(r.ok for r in sample_lines(model, reqs))
+    res = sample_lines(model, reqs)
+    if not all(r.ok for r in res):
+        return None
+    return score([r.strokes for r in res], list(CHECK_TEXTS)) if score is not None else 0.0
 
 
 def make_styles(
     model: HandwritingModel, out_dir: Path, count: int = 12, candidates: int = 64, bias: float = 0.8,
-    seed: int = 0, log: Callable[[str], None] = print,
+    seed: int = 0, log: Callable[[str], None] = print, score: Scorer | None = None,
 ) -> list[Style]:
-    """Sample ``candidates`` unprimed lines, keep primes that write cleanly, pick ``count`` varied."""
+    """Sample ``candidates`` unprimed lines, keep primes that write cleanly, pick ``count`` varied.
+
+    With ``score`` (an OCR reader's character error rate) only the ``2 * count`` candidates
+    whose primed lines read back best are kept: the hands farthest from the typical one
+    are otherwise often the least legible.
+    """
     reqs = [
         LineRequest(PRIME_TEXTS[i % len(PRIME_TEXTS)], None, SampleOptions(bias=bias, seed=seed + i, retries=0), key=i)
         for i in range(candidates)
@@ -76,12 +90,16 @@ def make_styles(
             if not res.ok or check_line(res.strokes.offsets, req.text, [], 0, False):
                 continue
             style = Style("candidate", req.text, res.strokes, f"model sample: bias {bias}, seed {req.options.seed}")
-            if _passes(model, style, 2.0, seed):
-                pool.append((style, features(res.strokes, req.text)))
+            err = _check(model, style, 1.5, seed, score)
+            if err is not None:
+                pool.append((style, features(res.strokes, req.text), err))
         log(f"candidates {min(start + 32, len(reqs))}/{len(reqs)}: {len(pool)} usable")
     if not pool:
         return []
-    vecs = np.stack([f.vector() for _, f in pool])
+    if score is not None:
+        pool = sorted(pool, key=lambda t: t[2])[: 2 * count]
+        log(f"kept the {len(pool)} most legible (error {pool[0][2]:.3f}..{pool[-1][2]:.3f})")
+    vecs = np.stack([f.vector() for _, f, _ in pool])
     vecs = (vecs - vecs.mean(0)) / (vecs.std(0) + 1e-9)
     chosen = [int(np.argmin(np.linalg.norm(vecs, axis=1)))]  # the most typical hand first
     while len(chosen) < min(count, len(pool)):
@@ -90,11 +108,11 @@ def make_styles(
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = []
     for n, k in enumerate(chosen, 1):
-        style, f = pool[k]
+        style, f, err = pool[k]
         style = Style(str(n), style.text, style.strokes, style.source)
         save_style(style, out_dir / f"{n}.json")
         log(f"style {n}: slant {f.slant:+.0f} deg, width {f.width:.2f}/char, "
-            f"lifts {f.pieces:.2f}/char ({style.source})")
+            f"lifts {f.pieces:.2f}/char, check error {err:.3f} ({style.source})")
         styles.append(style)
     return styles
 
