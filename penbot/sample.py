@@ -29,7 +29,7 @@ class SampleOptions:
     """How to sample. ``bias`` trades variety for neatness (Graves §5.4); ``temperature``
     scales the randomness that is left."""
 
-    bias: float = 1.5
+    bias: float = 2.0
     temperature: float = 1.0
     seed: int = 0
     retries: int = 4  # extra attempts for a line that comes out bad
