@@ -107,8 +107,24 @@ def _draw(mix: Mixture, noise: torch.Tensor, bias: torch.Tensor, temp: torch.Ten
     return torch.stack([dx, dy, pen], dim=-1)
 
 
-@torch.no_grad()
 def _generate(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None):
+    """Run the loop on one intra-op thread, then restore the caller's setting.
+
+    A sampling step is a few hundred tiny ops; on 2 threads each waits at a barrier for
+    the other, and when any other process holds a core that wait explodes (measured with a
+    busy core: 8 lines of 50 characters took 37-51 s on 2 threads, 1.1 s on 1; 32 lines
+    2.4 s). On an idle machine 1 thread is as fast.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _generate_loop(model, run, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@torch.no_grad()
+def _generate_loop(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None):
     """The batched loop. Returns per line (normalised offsets of the new text, hit_cap).
 
     Per-line bookkeeping is done with whole-batch array writes, not a Python loop over
