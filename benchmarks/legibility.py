@@ -68,12 +68,15 @@ def read_bench_lines(path: Path = DEFAULT_LINES) -> list[BenchLine]:
 @dataclass(frozen=True)
 class RenderOptions:
     """How a line becomes an OCR image. 1 normalised unit = the writing height (x-height
-    plus ascender/descender band), so 34 px/unit gives a body of about 48 px per line,
-    the height PP-OCR's recogniser resizes to."""
+    plus ascender/descender band), so 34 px/unit gives images of about 60-80 px.
+
+    Chosen on 100 real validation lines: a tight 4 px margin read best with PP-OCR
+    (CER 8.3 % against 9.6 % with 12 px; on generated lines 6.0 % against 9.4 %), and
+    Tesseract is indifferent to it; 24-48 px/unit and pens of 0.05-0.1 units change little."""
 
     px_per_unit: float = 34.0
     pen_width: float = 0.07  # in units: about a 0.4 mm pen on 6 mm writing
-    pad_px: int = 12
+    pad_px: int = 4
     supersample: int = 4  # draw large, then shrink: antialiased strokes
     max_width_px: int = 6000
 

@@ -291,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
     ap.add_argument("--sizes", default="1,2,4,8,16,32", help="batch sizes for (c)")
     ap.add_argument("--profile", action="store_true", help="cProfile the sampler during (c)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args(argv)
     skip = set(args.skip.split(","))
 
@@ -303,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     style = args.style
     if style is None:
         try:
@@ -350,7 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log("(d) cold start ...")
         runs, torch_took, err = bench_cold(args.model, style)
         best = min(runs, key=lambda t: t.wall)
-        detail = f"runs {', '.join(f'{t.wall:.2f}' for t in runs)} s; bare 'import torch' {torch_took}"
+        detail = (f"runs {', '.join(f'{t.wall:.2f}' for t in runs)} s; bare 'import torch' {torch_took}; "
+                  f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
         table.append(('(d) cold `penbot write "hello"`', str(best) if not err else "failed",
                       detail + (f"; error: {err}" if err else "")))
 

@@ -1,0 +1,93 @@
+"""Sampling with a tiny untrained model: batches end, caps hold, seeds repeat, priming matters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from penbot.errors import PenbotError
+from penbot.model import HandwritingModel, ModelConfig
+from penbot.sample import LineRequest, Prime, SampleOptions, sample_free, sample_lines, trim_tail
+from penbot.strokes import Strokes
+
+FAST = SampleOptions(check=False, max_steps_per_char=3.0)
+
+
+@pytest.fixture(scope="module")
+def model() -> HandwritingModel:
+    torch.manual_seed(0)
+    return HandwritingModel(ModelConfig(hidden=16, n_window=2, n_mixture=2)).eval()
+
+
+def _prime() -> Prime:
+    t = np.linspace(0, 6 * np.pi, 60)
+    loop = np.column_stack([t / 6, 0.4 * np.sin(t)])
+    return Prime("abc", Strokes.from_polylines([loop]))
+
+
+def test_batch_of_different_texts_ends_within_the_cap(model):
+    texts = ["a", "hello world", "The quick brown fox."]
+    out = sample_lines(model, [LineRequest(t, options=FAST, key=i) for i, t in enumerate(texts)])
+    assert len(out) == 3
+    for text, line in zip(texts, out, strict=True):
+        assert 0 < len(line.strokes) <= int(3.0 * len(text)) + 40
+        assert line.strokes.offsets[-1, 2] == 1.0
+
+
+def test_same_seed_same_strokes_other_seed_differs(model):
+    req = LineRequest("seed test", options=FAST)
+    a = sample_lines(model, [req])[0].strokes.offsets
+    b = sample_lines(model, [req])[0].strokes.offsets
+    c = sample_lines(model, [LineRequest("seed test", options=SampleOptions(check=False, max_steps_per_char=3.0,
+                                                                               seed=1))])[0].strokes.offsets
+    assert np.array_equal(a, b)
+    assert not (a.shape == c.shape and np.allclose(a, c))
+
+
+def test_a_line_does_not_depend_on_its_batch_mates(model):
+    alone = sample_lines(model, [LineRequest("same line", options=FAST, key=7)])[0].strokes.offsets
+    mixed = sample_lines(model, [LineRequest("other", options=FAST, key=1),
+                                 LineRequest("same line", options=FAST, key=7)])[1].strokes.offsets
+    assert alone.shape == mixed.shape
+    assert np.allclose(alone, mixed, atol=1e-4)
+
+
+def test_priming_changes_the_output(model):
+    plain = sample_lines(model, [LineRequest("primed", options=FAST)])[0].strokes.offsets
+    primed = sample_lines(model, [LineRequest("primed", _prime(), FAST)])[0].strokes.offsets
+    assert not (plain.shape == primed.shape and np.allclose(plain, primed))
+
+
+def test_bad_lines_are_retried_then_reported(model):
+    # 40 steps cannot carry an untrained window over 26 letters: every attempt hits the cap
+    opts = SampleOptions(max_steps_per_char=0.0, retries=2)
+    line = sample_lines(model, [LineRequest("abcdefghijklmnopqrstuvwxyz", options=opts)])[0]
+    assert line.attempts == 3 and "did not finish" in line.problem and not line.ok
+
+
+@pytest.mark.parametrize("kwargs", [{"bias": float("nan")}, {"bias": -1}, {"temperature": 0}, {"bias": "x"}])
+def test_bad_options_are_one_line_errors(kwargs):
+    with pytest.raises(PenbotError):
+        SampleOptions(**kwargs)
+
+
+def test_empty_line_is_an_error(model):
+    with pytest.raises(PenbotError):
+        sample_lines(model, [LineRequest("   ", options=FAST)])
+
+
+def test_free_mode_writes_the_asked_number_of_points(model):
+    s = sample_free(model, 50, SampleOptions(check=False))
+    assert len(s) == 50
+    cont = sample_free(model, 30, SampleOptions(check=False), prime=_prime().strokes)
+    assert len(cont) == 30
+
+
+def test_trim_tail_drops_only_a_stray_mark_after_a_gap():
+    word = Strokes.from_polylines([np.array([[0, 0], [0.5, 0.2], [1.0, 0.0]])]).offsets
+    stray = np.array([[0.6, 0.0, 0.0], [0.0, -0.5, 1.0]])  # starts 0.6 right of the ink
+    off = np.concatenate([word, stray])
+    focus = np.array([0, 1, 2, 3, 3])
+    assert len(trim_tail(off, focus, end=3)) == 3
+    assert len(trim_tail(off, np.array([0, 1, 2, 2, 3]), end=3)) == 5  # drawn on the last char: kept
