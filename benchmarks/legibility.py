@@ -324,8 +324,9 @@ def run_benchmark(
             for bl, s in zip(chunk, out, strict=True):
                 cap = int(opts.max_steps_per_char * len(bl.text)) + 40
                 xmin, _, xmax, _ = s.strokes.bounds()
+                capped = len(s.strokes) >= cap or s.problem.startswith("did not finish")  # a tail may be trimmed
                 results.append(LineResult(
-                    bl.text, bl.category, label, s.attempts, s.problem, len(s.strokes) >= cap,
+                    bl.text, bl.category, label, s.attempts, s.problem, capped,
                     (xmax - xmin) / max(1, len(bl.text)),
                 ))
                 images.append(render_polylines(s.strokes.to_polylines(), render))

@@ -151,8 +151,8 @@ def _generate_loop(model: HandwritingModel, run: _Run, progress: Callable[[int, 
     x = torch.zeros(n, 3)
     x[:, 2] = 1.0
     active = np.arange(n)  # rows of the current (shrinking) batch -> line index
-    out = np.zeros((n, cap, 3))  # generated offsets (data units) by line and step
-    focus = np.zeros((n, cap), np.int64)  # the character the window is on, by line and step
+    out = np.zeros((n, cap, 3), np.float32)  # generated offsets (data units) by line and step
+    focus = np.zeros((n, cap), np.int32)  # the character the window is on, by line and step
     n_out = np.zeros(n, np.int64)
     hit_cap = np.zeros(n, bool)
     bias_all = torch.tensor(run.bias, dtype=torch.float32)
@@ -205,8 +205,8 @@ def _generate_loop(model: HandwritingModel, run: _Run, progress: Callable[[int, 
             onehot = onehot[keep]
             nxt = nxt[keep]
         x = nxt
-    run.focus = [focus[i, : n_out[i]].copy() for i in range(n)]
-    return [out[i, : n_out[i]].copy() for i in range(n)], hit_cap
+    run.focus = [focus[i, : n_out[i]].astype(np.int64) for i in range(n)]
+    return [out[i, : n_out[i]].astype(np.float64) for i in range(n)], hit_cap
 
 
 # The last letter is often drawn after the window has moved past the text: up to about one
