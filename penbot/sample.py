@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -348,6 +348,3 @@ def sample_free(
         off[0, :2] = 0.0
     return Strokes(off)
 
-
-def with_seed(options: SampleOptions, seed: int) -> SampleOptions:
-    return replace(options, seed=seed)

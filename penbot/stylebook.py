@@ -26,7 +26,10 @@ PRIME_TEXTS = (
     "my handwriting is my own",
     "bring the jam and six eggs",
 )
-CHECK_TEXTS = ("The lazy dog sleeps in the sun.", "Zoe quickly mixed 42 jars of wax.")
+CHECK_TEXTS = (
+    "The lazy dog sleeps in the sun.", "Zoe quickly mixed 42 jars of wax.",
+    "Meet Jack at 10:45 by the old quay.", "PLEASE KEEP OFF THE GRASS",
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,6 @@ def features(strokes: Strokes, text: str) -> StyleFeatures:
         height=float(np.ptp(pts[:, 1]) / max(hi - lo, 1e-6)),
     )
 
-
-CHECK_TEXTS = CHECK_TEXTS + ("Meet Jack at 10:45 by the old quay.", "PLEASE KEEP OFF THE GRASS")
 
 Scorer = Callable[[list[Strokes], list[str]], float]  # written lines, their texts -> error rate
 
