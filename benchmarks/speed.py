@@ -3,7 +3,8 @@
     PYTHONPATH=. python benchmarks/speed.py --model /tmp/best.pt [--style none] [--profile]
 
 (a) an A4 page of ~1,500 characters through ``write_text`` (one sampling batch per layout
-round); (b) the very same line requests sampled one at a time; (c) 1..32 lines in one
+round); (b) the very same line requests sampled one at a time, and (b') again with float32
+products, the fastest setting for single lines; (c) 1..32 lines in one
 batch: time per batch, per line and per recurrent step (``--profile`` adds a cProfile of
 the sampler at batch 1, 8 and 32); (d) ``penbot write "hello"`` as a fresh process.
 A part of the pipeline that is not there yet is reported as skipped, not as a crash.
@@ -207,6 +208,22 @@ def bench_one_by_one(model, requests: Sequence) -> tuple[Took, int]:
     return total, steps
 
 
+@contextmanager
+def float32_products():
+    """Benchmark only: sample with float32 products, the fastest setting for a single line
+    (bfloat16 pays off from a few lines up), so (b') is the fairest one-at-a-time figure."""
+    import torch
+
+    import penbot.sample as sample_mod
+
+    original = sample_mod.sampling_dtype
+    sample_mod.sampling_dtype = lambda: torch.float32
+    try:
+        yield
+    finally:
+        sample_mod.sampling_dtype = original
+
+
 def scaling_lines(style: str | None, n: int = 32) -> list:
     """``n`` requests of 30-44 characters from the page text, all in one style."""
     from penbot.sample import LineRequest, SampleOptions
@@ -336,6 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         table.append(("(b) same lines one by one", str(took),
                       f"{took.wall / page.took.wall:.1f}x the page wall time, {took.cpu / page.took.cpu:.1f}x its CPU "
                       f"time; {took.cpu / max(page.sampling.cpu, 1e-9):.1f}x the batched sampling CPU; {steps} steps"))
+        with float32_products():
+            took32, steps32 = bench_one_by_one(model, page.requests)
+        table.append(("(b') one by one, float32", str(took32),
+                      f"{took32.wall / page.took.wall:.1f}x the page wall time, {took32.cpu / page.took.cpu:.1f}x its "
+                      f"CPU time; {took32.wall / max(page.sampling.wall, 1e-9):.1f}x the batched sampling wall time; "
+                      f"{steps32} steps"))
     if "c" not in skip:
         log("(c) batch scaling ...")
         sizes = tuple(int(x) for x in args.sizes.split(","))

@@ -6,8 +6,9 @@
    [x, h1, w] ► LSTM-2 ► [x, h2, w] ► LSTM-3 ► [h1 h2 h3] ► mixture density (M bivariate
    Gaussians for dx, dy + a Bernoulli for the pen lifting)
 
-``forward`` runs a padded batch with teacher forcing (training, likelihood); ``step``
-advances one point with explicit state (sampling, priming). Both go through
+``forward`` runs a padded batch with teacher forcing (training, likelihood); ``read``
+runs the same teacher-forced pass and returns the state at its end (priming with a style
+sample); ``step`` advances one point with explicit state (sampling). All go through
 ``_attend`` and ``_mixture``, so they cannot drift apart.
 """
 
@@ -23,7 +24,7 @@ from torch import Tensor, nn
 
 from penbot.text import DEFAULT_ALPHABET
 
-__all__ = ["ModelConfig", "HandwritingModel", "Mixture", "State", "mixture_nll"]
+__all__ = ["ModelConfig", "HandwritingModel", "Mixture", "State", "Packed", "mixture_nll"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,28 @@ class State:
     upper: tuple[Tensor, Tensor, Tensor, Tensor]  # h2, c2, h3, c3 shaped (B, H)
 
 
+@dataclass(frozen=True)
+class Packed:
+    """The three LSTMs' weights packed for sampling: ``[W_ih | W_hh]`` as one matrix and
+    ``b_ih + b_hh`` as one bias per layer, so a step is one matrix product per layer, not
+    two plus two bias copies.
+
+    ``dtype`` bfloat16 halves the cost of those products at batch 32 on a CPU with
+    AVX-512 BF16 (measured 556 -> 244 us per layer; batch 1 unchanged); the state, the
+    gate non-linearities, the window and the mixture stay float32.
+    """
+
+    layers: tuple[tuple[Tensor, Tensor], ...]  # per LSTM: (weight (4H, in + H), bias (4H,))
+
+    def cell(self, i: int, inp: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+        """One LSTM step of layer ``i`` (PyTorch's gate order i, f, g, o)."""
+        w, b = self.layers[i]
+        gates = F.linear(torch.cat([inp, h], dim=-1).to(w.dtype), w).float() + b
+        ig, fg, gg, og = gates.chunk(4, dim=-1)
+        c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
+        return torch.sigmoid(og) * torch.tanh(c), c
+
+
 LOG_2PI = math.log(2 * math.pi)
 SIGMA_FLOOR = -5.0  # log sigma >= -5 (0.007 std units): keeps densities finite
 RHO_MAX = 0.995  # |rho| < 1 keeps 1 - rho^2 away from zero
@@ -98,10 +121,14 @@ class HandwritingModel(nn.Module):
         return F.one_hot(chars, len(self.cfg.alphabet) + 1)[..., 1:].float()
 
     def _attend(
-        self, x: Tensor, h1: Tensor, c1: Tensor, kappa: Tensor, w: Tensor, onehot: Tensor
+        self, x: Tensor, h1: Tensor, c1: Tensor, kappa: Tensor, w: Tensor, onehot: Tensor,
+        packed: Packed | None = None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """LSTM-1 step and the soft window: returns h1, c1, kappa, w, phi (B, U)."""
-        h1, c1 = self.lstm1(torch.cat([x, w], dim=-1), (h1, c1))
+        if packed is None:
+            h1, c1 = self.lstm1(torch.cat([x, w], dim=-1), (h1, c1))
+        else:
+            h1, c1 = packed.cell(0, torch.cat([x, w], dim=-1), h1, c1)
         alpha, beta, dk = self.window(h1).exp().chunk(3, dim=-1)
         kappa = kappa + dk
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
@@ -124,7 +151,30 @@ class HandwritingModel(nn.Module):
     def normalise(self, offsets: Tensor) -> Tensor:
         return torch.cat([(offsets[..., :2] - self.mean) / self.std, offsets[..., 2:]], dim=-1)
 
-    # training -------------------------------------------------------------------------
+    # training and priming ---------------------------------------------------------------
+    def _teacher_forced(self, inp: Tensor, onehot: Tensor) -> tuple[Tensor, Tensor, Tensor, State]:
+        """All three layers over normalised inputs ``(B, T, 3)``: (h1s, h2s, h3s, final state)."""
+        b, t, _ = inp.shape
+        hdim, a = self.cfg.hidden, len(self.cfg.alphabet)
+        h1 = c1 = inp.new_zeros(b, hdim)
+        kappa = inp.new_zeros(b, self.cfg.n_window)
+        w = inp.new_zeros(b, a)
+        hs, ws = [], []
+        for i in range(t):
+            h1, c1, kappa, w, _ = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
+            hs.append(h1)
+            ws.append(w)
+        h1s, wss = torch.stack(hs, 1), torch.stack(ws, 1)
+        h2s, (h2, c2) = self.lstm2(torch.cat([inp, h1s, wss], dim=-1))
+        h3s, (h3, c3) = self.lstm3(torch.cat([inp, h2s, wss], dim=-1))
+        state = State(h1, c1, kappa, w, (h2[0], c2[0], h3[0], c3[0]))
+        return h1s, h2s, h3s, state
+
+    def _start(self, b: int, device: torch.device) -> Tensor:
+        start = torch.zeros(b, 1, 3, device=device)
+        start[..., 2] = 1.0  # the line begins as if a stroke had just ended
+        return start
+
     def forward(
         self, strokes: Tensor, chars: Tensor, stroke_mask: Tensor | None = None
     ) -> tuple[Mixture, Tensor | None]:
@@ -132,30 +182,22 @@ class HandwritingModel(nn.Module):
 
         The loss is the summed negative log-likelihood divided by the number of real points.
         """
-        b, t, _ = strokes.shape
         x = self.normalise(strokes)
-        start = torch.zeros(b, 1, 3, device=x.device)
-        start[..., 2] = 1.0  # the line begins as if a stroke had just ended
-        inp = torch.cat([start, x[:, :-1]], dim=1)
-        onehot = self.one_hot(chars)
-        hdim, a = self.cfg.hidden, len(self.cfg.alphabet)
-        h1 = c1 = x.new_zeros(b, hdim)
-        kappa = x.new_zeros(b, self.cfg.n_window)
-        w = x.new_zeros(b, a)
-        hs, ws = [], []
-        for i in range(t):
-            h1, c1, kappa, w, _ = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
-            hs.append(h1)
-            ws.append(w)
-        h1s, wss = torch.stack(hs, 1), torch.stack(ws, 1)
-        h2s, _ = self.lstm2(torch.cat([inp, h1s, wss], dim=-1))
-        h3s, _ = self.lstm3(torch.cat([inp, h2s, wss], dim=-1))
+        inp = torch.cat([self._start(x.shape[0], x.device), x[:, :-1]], dim=1)
+        h1s, h2s, h3s, _ = self._teacher_forced(inp, self.one_hot(chars))
         mix = self._mixture(torch.cat([h1s, h2s, h3s], dim=-1))
         if stroke_mask is None:
             return mix, None
         nll = mixture_nll(mix, x)
         mask = stroke_mask.float()
         return mix, (nll * mask).sum() / mask.sum().clamp(min=1.0)
+
+    def read(self, x: Tensor, onehot: Tensor) -> State:
+        """Read normalised offsets ``(B, T, 3)`` (all rows as long) the way ``forward`` does and
+        return the state after the last one: priming. The next ``step`` takes ``x[:, -1]``.
+        """
+        inp = torch.cat([self._start(x.shape[0], x.device), x[:, :-1]], dim=1)
+        return self._teacher_forced(inp, onehot)[3]
 
     # sampling -------------------------------------------------------------------------
     def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:
@@ -165,15 +207,34 @@ class HandwritingModel(nn.Module):
             torch.zeros(batch, len(self.cfg.alphabet), device=device), (z.clone(), z.clone(), z.clone(), z.clone()),
         )
 
-    def step(self, x: Tensor, state: State, onehot: Tensor) -> tuple[Mixture, State, Tensor]:
+    def pack(self, dtype: torch.dtype = torch.float32) -> Packed:
+        """The LSTM weights as ``Packed`` for ``step`` (a copy: training does not see it)."""
+        def one(w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> tuple[Tensor, Tensor]:
+            return torch.cat([w_ih, w_hh], dim=1).detach().to(dtype).contiguous(), (b_ih + b_hh).detach().float()
+
+        l1, l2, l3 = self.lstm1, self.lstm2, self.lstm3
+        return Packed((
+            one(l1.weight_ih, l1.weight_hh, l1.bias_ih, l1.bias_hh),
+            one(l2.weight_ih_l0, l2.weight_hh_l0, l2.bias_ih_l0, l2.bias_hh_l0),
+            one(l3.weight_ih_l0, l3.weight_hh_l0, l3.bias_ih_l0, l3.bias_hh_l0),
+        ))
+
+    def step(
+        self, x: Tensor, state: State, onehot: Tensor, packed: Packed | None = None
+    ) -> tuple[Mixture, State, Tensor]:
         """One point: ``x`` is the previous *normalised* offset ``(B, 3)``.
 
         Returns the mixture for the next point, the new state and the window ``phi``.
+        ``packed`` (from ``pack``) is the fast path the sampler uses.
         """
-        h1, c1, kappa, w, phi = self._attend(x, state.h1, state.c1, state.kappa, state.w, onehot)
+        h1, c1, kappa, w, phi = self._attend(x, state.h1, state.c1, state.kappa, state.w, onehot, packed)
         h2, c2, h3, c3 = state.upper
-        h2, c2 = _lstm_step(self.lstm2, torch.cat([x, h1, w], -1), h2, c2)
-        h3, c3 = _lstm_step(self.lstm3, torch.cat([x, h2, w], -1), h3, c3)
+        if packed is None:
+            h2, c2 = _lstm_step(self.lstm2, torch.cat([x, h1, w], -1), h2, c2)
+            h3, c3 = _lstm_step(self.lstm3, torch.cat([x, h2, w], -1), h3, c3)
+        else:
+            h2, c2 = packed.cell(1, torch.cat([x, h1, w], -1), h2, c2)
+            h3, c3 = packed.cell(2, torch.cat([x, h2, w], -1), h3, c3)
         mix = self._mixture(torch.cat([h1, h2, h3], dim=-1))
         return mix, State(h1, c1, kappa, w, (h2, c2, h3, c3)), phi
 

@@ -9,6 +9,7 @@ the way whisper re-decodes at another temperature.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from penbot.errors import PenbotError
-from penbot.model import HandwritingModel, Mixture
+from penbot.model import HandwritingModel, Mixture, State
 from penbot.strokes import Strokes
 from penbot.text import encode
 
@@ -107,24 +108,103 @@ def _draw(mix: Mixture, noise: torch.Tensor, bias: torch.Tensor, temp: torch.Ten
     return torch.stack([dx, dy, pen], dim=-1)
 
 
-def _generate(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None):
-    """Run the loop on one intra-op thread, then restore the caller's setting.
+@dataclass
+class _Threads:
+    """How many intra-op threads a step gets: one, and more only where they measurably help.
 
-    A sampling step is a few hundred tiny ops; on 2 threads each waits at a barrier for
-    the other, and when any other process holds a core that wait explodes (measured with a
-    busy core: 8 lines of 50 characters took 37-51 s on 2 threads, 1.1 s on 1; 32 lines
-    2.4 s). On an idle machine 1 thread is as fast.
+    A step is a few dozen small ops; only the three LSTM products of a big batch gain from
+    a second core (measured on 2 idle cores: batch 32 1.72 -> 1.30 ms per step; batch 1
+    none). When another process holds the other core, every product waits for a thread
+    that is not running (measured: 8 lines took 37-51 s on 2 threads instead of 1.1 s).
+    So: the first ``probe`` steps run on one thread, the next ``probe`` on ``most``; more
+    threads are kept only if they were faster, and dropped for good the first time a step
+    takes twice the one-thread time. The bfloat16 products give the same bits on any
+    number of threads, so this choice never changes the strokes.
     """
+
+    most: int
+    min_batch: int = 16
+    probe: int = 8
+    one: list[float] = field(default_factory=list)
+    many: list[float] = field(default_factory=list)
+    verdict: bool | None = None  # None while probing; True: use ``most``
+
+    def __post_init__(self) -> None:
+        self.most = min(self.most, 4)
+        if self.most < 2:
+            self.verdict = False
+
+    def use(self, batch: int) -> int:
+        if batch < self.min_batch:
+            self.verdict = self.verdict if self.verdict is not None else False
+            return 1
+        if self.verdict is None:
+            return 1 if len(self.one) < self.probe else self.most
+        return self.most if self.verdict else 1
+
+    def took(self, threads: int, seconds: float) -> None:
+        if self.verdict is None:
+            (self.one if threads == 1 else self.many).append(seconds)
+            if len(self.many) >= self.probe:
+                self.verdict = float(np.median(self.many)) < 0.9 * float(np.median(self.one))
+        elif self.verdict and threads > 1 and seconds > 2.0 * float(np.median(self.one)):
+            self.verdict = False
+
+
+def _generate(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None):
+    """Run the loop with ``_Threads`` deciding the threads, then restore the caller's setting."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     try:
-        return _generate_loop(model, run, progress)
+        return _generate_loop(model, run, progress, _Threads(threads))
     finally:
         torch.set_num_threads(threads)
 
 
+def sampling_dtype() -> torch.dtype:
+    """bfloat16 matrix products where the CPU has native support (oneDNN reports it), else
+    float32. Measured on an AVX-512 BF16 CPU: a batch-32 step 3.3 -> ~2 ms, batch 1 the same."""
+    try:
+        return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else torch.float32
+    except (AttributeError, RuntimeError):
+        return torch.float32
+
+
+def _primed(model: HandwritingModel, run: _Run, u_max: int) -> tuple[State, torch.Tensor]:
+    """State after reading each line's style sample, and the first input of each line.
+
+    Lines that share a sample (every line of a page) share one teacher-forced pass at
+    batch 1: the window reads only the sample's own text, so the state does not depend
+    on the line that follows, and a page pays for its style once, not once per line.
+    """
+    n = len(run.chars)
+    state = model.initial_state(n)
+    x0 = torch.zeros(n, 3)
+    x0[:, 2] = 1.0  # a line with no sample starts as if a stroke had just ended
+    groups: dict[tuple[bytes, bytes], list[int]] = {}
+    for i, p in enumerate(run.prime):
+        if len(p):
+            prefix = run.chars[i][: run.target_start[i]]
+            groups.setdefault((p.tobytes(), prefix.tobytes()), []).append(i)
+    for rows in groups.values():
+        i = rows[0]
+        chars = np.zeros((1, u_max), np.int64)
+        chars[0, : run.target_start[i]] = run.chars[i][: run.target_start[i]]
+        x = torch.from_numpy(run.prime[i])[None]
+        st = model.read(x, model.one_hot(torch.from_numpy(chars)))
+        idx = torch.tensor(rows)
+        for name in ("h1", "c1", "kappa", "w"):
+            getattr(state, name)[idx] = getattr(st, name)
+        for mine, theirs in zip(state.upper, st.upper, strict=True):
+            mine[idx] = theirs
+        x0[idx] = x[0, -1]
+    return state, x0
+
+
 @torch.no_grad()
-def _generate_loop(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None):
+def _generate_loop(
+    model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None,
+    threads: _Threads | None = None,
+):
     """The batched loop. Returns per line (normalised offsets of the new text, hit_cap).
 
     Per-line bookkeeping is done with whole-batch array writes, not a Python loop over
@@ -137,74 +217,53 @@ def _generate_loop(model: HandwritingModel, run: _Run, progress: Callable[[int, 
         chars[i, : len(c)] = c
     onehot = model.one_hot(torch.from_numpy(chars))
     lengths = torch.tensor([len(c) for c in run.chars])
-    prime_len = np.array([len(p) for p in run.prime])
-    total_steps = prime_len + run.max_steps
-    prime_pad = np.zeros((n, int(prime_len.max(initial=0)) + 1, 3), np.float32)
-    for i, p in enumerate(run.prime):
-        prime_pad[i, : len(p)] = p
     cap = int(run.max_steps.max())
     noise_pad = np.zeros((n, cap + 1, 4), np.float32)
     for i, z in enumerate(run.noise):
         noise_pad[i, : len(z)] = z
 
-    state = model.initial_state(n)
-    x = torch.zeros(n, 3)
-    x[:, 2] = 1.0
+    state, x = _primed(model, run, u_max)
+    packed = model.pack(sampling_dtype())
     active = np.arange(n)  # rows of the current (shrinking) batch -> line index
     out = np.zeros((n, cap, 3), np.float32)  # generated offsets (data units) by line and step
     focus = np.zeros((n, cap), np.int32)  # the character the window is on, by line and step
     n_out = np.zeros(n, np.int64)
     hit_cap = np.zeros(n, bool)
-    bias_all = torch.tensor(run.bias, dtype=torch.float32)
-    temp_all = torch.tensor(run.temperature, dtype=torch.float32)
+    bias, temp = torch.tensor(run.bias, dtype=torch.float32), torch.tensor(run.temperature, dtype=torch.float32)
+    ln = lengths
     mean, std = model.mean, model.std
     t = 0
+    threads = threads or _Threads(1)
+    current = 0
     while len(active):
-        mix, state, phi = model.step(x, state, onehot)
-        gen_t = t - prime_len[active]  # < 0 while still reading the prime
-        priming = gen_t < 0
-        nxt = torch.empty(len(active), 3)
-        if priming.any():
-            rows = np.flatnonzero(priming)
-            nxt[rows] = torch.from_numpy(prime_pad[active[rows], t])
-        done = np.zeros(len(active), bool)
-        rows = np.flatnonzero(~priming)
-        if len(rows):
-            lines, g = active[rows], gen_t[rows]
-            line_idx = torch.from_numpy(lines)
-            noise = torch.from_numpy(noise_pad[lines, g])
-            sub = mix
-            if len(rows) < len(active):
-                sub = Mixture(*(getattr(mix, f)[rows] for f in ("log_pi", "mu", "log_sigma", "rho", "pen_logit")))
-            drawn = _draw(sub, noise, bias_all[line_idx], temp_all[line_idx])
-            nxt[rows] = drawn
-            real = drawn.clone()
-            real[:, :2] = real[:, :2] * std + mean
-            phi_rows = phi[rows] if len(rows) < len(active) else phi
-            ln = lengths[line_idx]
-            u = torch.arange(phi.shape[1])[None, :]
-            at_end = phi_rows.gather(1, ln[:, None]).squeeze(1)
-            before = torch.where(u < ln[:, None], phi_rows, -1.0).amax(1)
-            finished = ((at_end > before) & (drawn[:, 2] > 0.5) & (ln > 0)).numpy()
-            out[lines, g] = real.numpy()
-            focus[lines, g] = torch.where(u <= ln[:, None], phi_rows, -1.0).argmax(1).numpy()
-            stop = finished | (g + 1 >= run.max_steps[lines])
-            done[rows] = stop
-            n_out[lines[stop]] = g[stop] + 1
-            hit_cap[lines[stop]] = ~finished[stop]
+        n_threads = threads.use(len(active))
+        if n_threads != current:
+            torch.set_num_threads(current := n_threads)
+        t0 = time.perf_counter()
+        mix, state, phi = model.step(x, state, onehot, packed)
+        drawn = _draw(mix, torch.from_numpy(noise_pad[active, t]), bias, temp)
+        u = torch.arange(phi.shape[1])[None, :]
+        at_end = phi.gather(1, ln[:, None]).squeeze(1)
+        before = torch.where(u < ln[:, None], phi, -1.0).amax(1)
+        finished = ((at_end > before) & (drawn[:, 2] > 0.5) & (ln > 0)).numpy()
+        real = drawn.clone()
+        real[:, :2] = real[:, :2] * std + mean
+        out[active, t] = real.numpy()
+        focus[active, t] = torch.where(u <= ln[:, None], phi, -1.0).argmax(1).numpy()
+        done = finished | (t + 1 >= run.max_steps[active])
+        n_out[active[done]] = t + 1
+        hit_cap[active[done]] = ~finished[done]
+        threads.took(n_threads, time.perf_counter() - t0)
         if progress is not None:
-            progress(t, int(total_steps[active].max()))
+            progress(t, int(run.max_steps[active].max()))
         t += 1
+        x = drawn
         if done.any():
             keep = torch.from_numpy(np.flatnonzero(~done))
             active = active[~done]
-            state = type(state)(
-                state.h1[keep], state.c1[keep], state.kappa[keep], state.w[keep],
-                tuple(s[keep] for s in state.upper),
-            )
-            onehot = onehot[keep]
-            nxt = nxt[keep]
-        x = nxt
+            state = State(state.h1[keep], state.c1[keep], state.kappa[keep], state.w[keep],
+                          tuple(s[keep] for s in state.upper))
+            onehot, x, bias, temp, ln = onehot[keep], x[keep], bias[keep], temp[keep], ln[keep]
     run.focus = [focus[i, : n_out[i]].astype(np.int64) for i in range(n)]
     return [out[i, : n_out[i]].astype(np.float64) for i in range(n)], hit_cap
 

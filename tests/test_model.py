@@ -102,3 +102,39 @@ def test_loss_decreases_on_one_batch():
 def test_config_json_round_trip():
     cfg = ModelConfig(hidden=8, clean={"decimate": 2})
     assert ModelConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_packed_step_equals_the_plain_step():
+    """The sampler's packed weights compute the same LSTMs; bfloat16 stays close."""
+    strokes, chars, _ = _batch()
+    model = _model().eval()
+    with torch.no_grad():
+        x = model.normalise(strokes)
+        onehot = model.one_hot(chars)
+        states = {k: model.initial_state(strokes.shape[0]) for k in ("plain", "f32", "bf16")}
+        packs = {"plain": None, "f32": model.pack(torch.float32), "bf16": model.pack(torch.bfloat16)}
+        for t in range(strokes.shape[1]):
+            mixes = {}
+            for k in states:
+                mixes[k], states[k], _ = model.step(x[:, t], states[k], onehot, packs[k])
+            torch.testing.assert_close(mixes["f32"].mu, mixes["plain"].mu, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(mixes["bf16"].mu, mixes["plain"].mu, rtol=0.05, atol=0.05)
+
+
+def test_read_leaves_the_state_that_stepping_leaves():
+    strokes, chars, _ = _batch()
+    model = _model().eval()
+    with torch.no_grad():
+        x = model.normalise(strokes)
+        onehot = model.one_hot(chars)
+        read = model.read(x, onehot)
+        prev = torch.zeros(x.shape[0], 3)
+        prev[:, 2] = 1.0
+        state = model.initial_state(x.shape[0])
+        for t in range(x.shape[1] - 1):
+            _, state, _ = model.step(prev, state, onehot)
+            prev = x[:, t]
+        _, state, _ = model.step(prev, state, onehot)
+    for a, b in zip((read.h1, read.c1, read.kappa, read.w, *read.upper),
+                    (state.h1, state.c1, state.kappa, state.w, *state.upper), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

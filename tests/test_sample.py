@@ -8,7 +8,7 @@ import torch
 
 from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
-from penbot.sample import LineRequest, Prime, SampleOptions, sample_free, sample_lines, trim_tail
+from penbot.sample import LineRequest, Prime, SampleOptions, _Threads, sample_free, sample_lines, trim_tail
 from penbot.strokes import Strokes
 
 FAST = SampleOptions(check=False, max_steps_per_char=3.0)
@@ -51,6 +51,37 @@ def test_a_line_does_not_depend_on_its_batch_mates(model):
                                  LineRequest("same line", options=FAST, key=7)])[1].strokes.offsets
     assert alone.shape == mixed.shape
     assert np.allclose(alone, mixed, atol=1e-4)
+
+
+def test_a_primed_line_does_not_depend_on_its_batch_mates(model):
+    """Lines of a page share one reading of the style sample; the result is the line's own."""
+    prime = _prime()
+    alone = sample_lines(model, [LineRequest("same line", prime, FAST, key=7)])[0].strokes.offsets
+    mixed = sample_lines(model, [LineRequest("other text", prime, FAST, key=1),
+                                 LineRequest("unprimed", options=FAST, key=2),
+                                 LineRequest("same line", prime, FAST, key=7)])[2].strokes.offsets
+    assert alone.shape == mixed.shape
+    assert np.allclose(alone, mixed, atol=1e-4)
+
+
+def test_threads_are_kept_only_while_they_help():
+    fast = _Threads(2, min_batch=4, probe=3)
+    assert [fast.use(32) for _ in range(3)] == [1, 1, 1]
+    for _ in range(3):
+        fast.took(1, 0.010)
+    assert fast.use(32) == 2
+    for _ in range(3):
+        fast.took(2, 0.006)
+    assert fast.verdict is True and fast.use(32) == 2
+    fast.took(2, 0.050)  # another process took the core: back to one thread for good
+    assert fast.use(32) == 1 and fast.use(32) == 1
+
+    slow = _Threads(2, min_batch=4, probe=2)
+    for threads, seconds in ((1, 0.010), (1, 0.010), (2, 0.012), (2, 0.011)):
+        slow.took(threads, seconds)
+    assert slow.verdict is False and slow.use(32) == 1
+    assert _Threads(8).use(2) == 1  # small batches never get more threads
+    assert _Threads(1).use(64) == 1
 
 
 def test_priming_changes_the_output(model):
