@@ -154,6 +154,7 @@ class _Threads:
 def _generate(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None):
     """Run the loop with ``_Threads`` deciding the threads, then restore the caller's setting."""
     threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # reading the style sample, too, is many small products
     try:
         return _generate_loop(model, run, progress, _Threads(threads))
     finally:
@@ -234,7 +235,7 @@ def _generate_loop(
     mean, std = model.mean, model.std
     t = 0
     threads = threads or _Threads(1)
-    current = 0
+    current = torch.get_num_threads()
     while len(active):
         n_threads = threads.use(len(active))
         if n_threads != current:

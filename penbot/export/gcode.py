@@ -11,8 +11,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import vpype as vp
-
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
 from penbot.export.plotter import plot_lines, to_document
@@ -25,6 +23,7 @@ PENBOT_PROFILES = Path(str(resources.files("penbot") / "profiles" / "gcode.toml"
 
 def load_profiles(extra: str | Path | None = None) -> None:
     """Load penbot's profiles (once) and ``extra`` (a user's vpype TOML) into vpype's config."""
+    import vpype as vp
     import vpype_gcode.gwrite  # noqa: F401  (loads vpype-gcode's bundled profiles first)
 
     if "penbot_servo" not in vp.config_manager.config.get("gwrite", {}):
@@ -40,6 +39,8 @@ def load_profiles(extra: str | Path | None = None) -> None:
 
 def gcode_profiles(extra: str | Path | None = None) -> list[str]:
     """Names of every G-code profile vpype knows (penbot's, vpype-gcode's, the user's)."""
+    import vpype as vp
+
     load_profiles(extra)
     return sorted(k for k, v in vp.config_manager.config.get("gwrite", {}).items() if isinstance(v, dict))
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import vpype as vp
-
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
 from penbot.export.plotter import PX_PER_MM, plot_lines, to_document
@@ -17,6 +15,8 @@ __all__ = ["hpgl_paper", "write_hpgl"]
 
 def hpgl_paper(device: str, width_mm: float, height_mm: float, paper: str | None = None) -> str:
     """The device's paper name: ``paper`` checked, or when None the one matching the page size."""
+    import vpype as vp
+
     plotter = vp.config_manager.get_plotter_config(device)
     if plotter is None:
         known = ", ".join(vp.config_manager.get_plotter_list())
@@ -39,6 +39,8 @@ def hpgl_paper(device: str, width_mm: float, height_mm: float, paper: str | None
 
 
 def write_hpgl(page: PageDrawing, path: Path, opts: ExportOptions) -> None:
+    import vpype as vp
+
     paper = hpgl_paper(opts.hpgl_device, page.page.width_mm, page.page.height_mm, opts.hpgl_paper)
     doc = to_document(page, plot_lines(page, opts.optimise, opts.merge_tolerance_mm))
     with open(path, "w", encoding="utf-8") as out:
