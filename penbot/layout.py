@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from penbot.errors import PenbotError
-from penbot.smooth import clean_polylines, rotate, simplify_polyline
+from penbot.smooth import clean_polylines, rotate, simplify_many
 from penbot.strokes import Strokes
 
 __all__ = [
@@ -237,10 +237,8 @@ def _measure(strokes: Strokes, opts: LayoutOptions, rng: np.random.Generator) ->
         lines = rotate(lines, tilt, origin)
         pts = np.concatenate(lines)
     shift = np.array([pts[:, 0].min(), _band_centre(pts[:, 1])])
-    out = []
-    for p in lines:
-        p = simplify_polyline(p - shift, opts.tolerance_mm)
-        out.append(p if len(p) >= 2 else np.repeat(p, 2, axis=0))
+    out = [p if len(p) >= 2 else np.repeat(p, 2, axis=0)
+           for p in simplify_many([p - shift for p in lines], opts.tolerance_mm)]
     return _Ink(out, float(np.ptp(pts[:, 0])), drift, wander)
 
 

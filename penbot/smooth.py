@@ -77,13 +77,31 @@ def catmull_rom(points: np.ndarray, subdivisions: int = 8, alpha: float = 0.5) -
     Centripetal (``alpha=0.5``) knots never overshoot into loops or cusps on uneven
     spacing; the ends continue straight (reflected neighbours). Input points are kept.
     """
-    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if len(p) > 1:
-        p = p[np.r_[True, np.any(np.diff(p, axis=0) != 0, axis=1)]]
-    if len(p) < 3 or subdivisions <= 1:
-        return p.copy()
-    ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
-    p0, p1, p2, p3 = (ext[k : len(ext) - 3 + k, None, :] for k in range(4))  # (segments, 1, 2)
+    return catmull_rom_many([points], subdivisions, alpha)[0]
+
+
+def catmull_rom_many(
+    polylines: Sequence[np.ndarray], subdivisions: int = 8, alpha: float = 0.5
+) -> list[np.ndarray]:
+    """``catmull_rom`` of every polyline, computed for all their segments at once.
+
+    A line of writing has ~40 short strokes; one array pass instead of one per stroke
+    cut the smoothing of an A4 page from 0.19 s to a fraction of that.
+    """
+    kept, quads, owners = [], [], []
+    for i, points in enumerate(polylines):
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if len(p) > 1:
+            p = p[np.r_[True, np.any(np.diff(p, axis=0) != 0, axis=1)]]
+        kept.append(p)
+        if len(p) >= 3 and subdivisions > 1:
+            ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+            quads.append(np.stack([ext[k : len(ext) - 3 + k] for k in range(4)]))  # (4, segments, 2)
+            owners.append(i)
+    if not quads:
+        return [p.copy() for p in kept]
+    q = np.concatenate(quads, axis=1)[:, :, None, :]  # (4, all segments, 1, 2)
+    p0, p1, p2, p3 = q
 
     def knot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.maximum(np.linalg.norm(b - a, axis=-1, keepdims=True), 1e-9) ** alpha
@@ -98,8 +116,14 @@ def catmull_rom(points: np.ndarray, subdivisions: int = 8, alpha: float = 0.5) -
         return ((tb - t) * a + (t - ta) * b) / (tb - ta)
 
     a1, a2, a3 = lerp(p0, p1, t0, t1), lerp(p1, p2, t1, t2), lerp(p2, p3, t2, t3)
-    curve = lerp(lerp(a1, a2, t0, t2), lerp(a2, a3, t1, t3), t1, t2)
-    return np.vstack([p[:1], curve.reshape(-1, 2)])
+    curve = lerp(lerp(a1, a2, t0, t2), lerp(a2, a3, t1, t3), t1, t2)  # (all segments, k, 2)
+    out = [p.copy() for p in kept]
+    start = 0
+    for i, quad in zip(owners, quads, strict=True):
+        n = quad.shape[1]
+        out[i] = np.vstack([kept[i][:1], curve[start : start + n].reshape(-1, 2)])
+        start += n
+    return out
 
 
 def simplify_polyline(points: np.ndarray, tolerance: float) -> np.ndarray:
@@ -108,12 +132,26 @@ def simplify_polyline(points: np.ndarray, tolerance: float) -> np.ndarray:
     Shapely's topology-preserving Douglas-Peucker keeps a loop a loop (an ``o`` does not
     collapse into a stroke) and always keeps both end points.
     """
-    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if tolerance <= 0 or len(pts) <= 2:
-        return pts.copy()
-    simple = shapely.LineString(pts).simplify(tolerance, preserve_topology=True)
-    out = shapely.get_coordinates(simple)
-    return out if len(out) >= 2 else pts[[0, -1]].copy()
+    return simplify_many([points], tolerance)[0]
+
+
+def simplify_many(polylines: Sequence[np.ndarray], tolerance: float) -> list[np.ndarray]:
+    """``simplify_polyline`` of every polyline through shapely's vectorised functions."""
+    pts = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polylines]
+    out = [p.copy() for p in pts]
+    todo = [i for i, p in enumerate(pts) if tolerance > 0 and len(p) > 2]
+    if not todo:
+        return out
+    index = np.repeat(np.arange(len(todo)), [len(pts[i]) for i in todo])
+    lines = shapely.linestrings(np.concatenate([pts[i] for i in todo]), indices=index)
+    simple = shapely.simplify(lines, tolerance, preserve_topology=True)
+    coords, owner = shapely.get_coordinates(simple, return_index=True)
+    parts = np.split(coords, np.flatnonzero(np.diff(owner)) + 1) if len(coords) else []
+    found = dict(zip(np.unique(owner).tolist(), parts, strict=True))
+    for k, i in enumerate(todo):
+        got = found.get(k)
+        out[i] = got if got is not None and len(got) >= 2 else pts[i][[0, -1]].copy()
+    return out
 
 
 def rotate(polylines: Sequence[np.ndarray], angle: float, origin: tuple[float, float]) -> list[np.ndarray]:
@@ -170,7 +208,7 @@ def clean_polylines(
         lines = straighten(lines)
     if dejitter:
         lines = [smooth_polyline(p) for p in lines]
-    return [catmull_rom(p) for p in lines] if smooth else lines
+    return catmull_rom_many(lines) if smooth else lines
 
 
 def strokes_to_polylines(
@@ -187,7 +225,7 @@ def strokes_to_polylines(
     segment so plotters still put the pen down there.
     """
     lines = clean_polylines(strokes.to_polylines(), smooth, dejitter, level)
-    return [_two_points(simplify_polyline(p * scale, tolerance)) for p in lines]
+    return [_two_points(p) for p in simplify_many([p * scale for p in lines], tolerance)]
 
 
 def _two_points(p: np.ndarray) -> np.ndarray:

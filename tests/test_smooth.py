@@ -9,9 +9,11 @@ import shapely
 from penbot.smooth import (
     baseline_angle,
     catmull_rom,
+    catmull_rom_many,
     clean_polylines,
     point_count,
     rotate,
+    simplify_many,
     simplify_polyline,
     smooth_polyline,
     straighten,
@@ -108,3 +110,15 @@ def test_clean_polylines_is_pure():
     before = pts[0].copy()
     clean_polylines(pts, smooth=True, dejitter=True, level=True)
     assert np.array_equal(pts[0], before)
+
+
+def test_many_strokes_at_once_equal_one_at_a_time():
+    """The page path smooths and simplifies all strokes of a line in one pass: same result."""
+    rng = np.random.default_rng(5)
+    strokes = [np.cumsum(rng.normal(size=(n, 2)) * 0.1, axis=0) for n in (1, 2, 3, 7, 40)]
+    strokes.append(np.array([[0, 0], [0, 0], [1, 1], [1, 1], [2, 0]], float))  # repeated points
+    strokes.append(np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], float))  # a closed loop
+    for many, one in zip(catmull_rom_many(strokes), [catmull_rom(s) for s in strokes], strict=True):
+        assert np.array_equal(many, one)
+    for many, one in zip(simplify_many(strokes, 0.05), [simplify_polyline(s, 0.05) for s in strokes], strict=True):
+        assert np.array_equal(many, one) and len(many) >= min(2, len(one))
