@@ -122,3 +122,14 @@ def test_trim_tail_drops_only_a_stray_mark_after_a_gap():
     focus = np.array([0, 1, 2, 3, 3])
     assert len(trim_tail(off, focus, end=3)) == 3
     assert len(trim_tail(off, np.array([0, 1, 2, 2, 3]), end=3)) == 5  # drawn on the last char: kept
+
+
+def test_trim_tail_drops_a_bar_after_a_final_full_stop():
+    word = Strokes.from_polylines([np.array([[0, 0], [0.5, 0.2], [1.0, 0.0]]), np.array([[1.2, 0.0]])]).offsets
+    bar = np.array([[0.4, -0.6, 0.0], [0.0, 0.3, 0.0], [0.0, 0.3, 1.0]])  # tall, after a gap
+    off = np.concatenate([word, bar])
+    focus = np.array([0, 1, 1, 2, 2, 3, 3])  # the bar's first point still sees the dot (2)
+    assert len(trim_tail(off, focus, end=3)) == 7  # not all of it past the end: kept by default
+    assert len(trim_tail(off, focus, end=3, after_dot=True)) == 4  # after a full stop: cut
+    dot_late = np.concatenate([word[:3], [[0.5, 0.0, 0.0], [0.01, 0.01, 1.0]]])  # the full stop, half past the end
+    assert len(trim_tail(dot_late, np.array([0, 1, 1, 2, 3]), end=3, after_dot=True)) == 5  # a dot is kept
