@@ -219,7 +219,7 @@ def _generate_loop(
     for i, c in enumerate(run.chars):
         chars[i, : len(c)] = c
     onehot = model.one_hot(torch.from_numpy(chars))
-    lengths = torch.tensor([len(c) for c in run.chars])
+    ln = torch.tensor([len(c) for c in run.chars])  # the position past each line's text
     cap = int(run.max_steps.max())
     noise_pad = np.zeros((n, cap + 1, 4), np.float32)
     for i, z in enumerate(run.noise):
@@ -233,7 +233,6 @@ def _generate_loop(
     n_out = np.zeros(n, np.int64)
     hit_cap = np.zeros(n, bool)
     bias, temp = torch.tensor(run.bias, dtype=torch.float32), torch.tensor(run.temperature, dtype=torch.float32)
-    ln = lengths
     mean, std = model.mean, model.std
     t = 0
     threads = threads or _Threads(1)
