@@ -135,8 +135,9 @@ class _Threads:
             self.verdict = False
 
     def use(self, batch: int) -> int:
-        if batch < self.min_batch:
-            self.verdict = self.verdict if self.verdict is not None else False
+        if batch < self.min_batch:  # batches only shrink: a probe cut short ends as "one thread"
+            if self.verdict is None:
+                self.verdict = False
             return 1
         if self.verdict is None:
             return 1 if len(self.one) < self.probe else self.most
