@@ -73,44 +73,24 @@ from pathlib import Path
 from penbot.atomic import atomic_write_text
 from penbot.errors import PenbotError
 from penbot.export import WRITERS, ExportOptions, output_paths, write_pages
-from penbot.layout import LayoutOptions, parse_page
 from penbot.model import HandwritingModel
-from penbot.sample import SampleOptions
+from penbot.options import SampleOptions, Settings, WriteOptions, settings_from_strings, write_options
 from penbot.styles import load_style
-from penbot.write import WriteOptions, open_model, write_documents
+from penbot.write import open_model, write_documents
 
 __all__ = [
-    "BatchSettings", "BatchPlan", "Letter", "RowError", "BatchProgress", "BatchSummary",
+    "LETTER", "BatchPlan", "Letter", "RowError", "BatchProgress", "BatchSummary",
     "plan_batch", "run_batch", "safe_stem", "MANIFEST", "ERRORS",
 ]
 
 MANIFEST = ".penbot-batch.json"
 ERRORS = "errors.csv"
 MAX_NAME_BYTES = 150
-_OVERRIDES = ("style", "bias", "temperature", "seed", "page", "orientation", "margins", "size", "line_spacing",
-              "align", "indent")
 _UNSAFE = set('/\\:*?"<>|')
 _DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-@dataclass(frozen=True)
-class BatchSettings:
-    """The command's writing options as the user spelled them; a row may override most."""
-
-    style: str | None = "1"
-    bias: float = 1.5
-    temperature: float = 1.0
-    seed: int = 0
-    page: str = "A4"
-    orientation: str = "portrait"
-    margins: str = "20mm"
-    size: float | None = None  # mm; None = the layout's default
-    line_spacing: float | None = None
-    align: str = "left"
-    indent: float = 0.0
-    max_pages: int | None = 1  # a letter that needs more pages fails; None = no limit
-    drop_unknown: bool = False
-    sample: SampleOptions | None = None  # sampling options to start from (tests: fast ones); None = defaults
+LETTER = Settings(max_pages=1)  # a letter that needs more pages fails
 
 
 @dataclass(frozen=True)
@@ -324,40 +304,16 @@ def _check_columns(used: Sequence[str], header: Sequence[str], what: str, path: 
 
 # --- options ----------------------------------------------------------------------------
 
-def _override(settings: BatchSettings, values: dict[str, str], row: int) -> BatchSettings:
+def _row_settings(settings: Settings, values: dict[str, str], row: int) -> Settings:
     """``settings`` with the row's non-empty option cells applied; PenbotError names the bad one.
 
-    A row with no seed of its own gets one from the command's seed and its row number.
+    A row with no seed of its own gets one from the command's seed and its row number, so
+    letters sharing a sentence do not share its strokes.
     """
-    kinds = {"bias": float, "temperature": float, "seed": int, "size": float, "line_spacing": float,
-             "indent": float}
-    changes = {}
-    for column, raw in values.items():
-        key = column.lower().replace("-", "_")
-        if key not in _OVERRIDES or not raw:
-            continue
-        try:
-            changes[key] = kinds.get(key, str)(raw)
-        except ValueError:
-            raise PenbotError(f"{column} {raw!r} is not a number") from None
-    if "seed" not in changes:
-        changes["seed"] = zlib.crc32(f"{settings.seed}:{row}".encode()) & 0x7FFFFFFF
-    return replace(settings, **changes)
-
-
-def _options(s: BatchSettings) -> WriteOptions:
-    """The ``WriteOptions`` that ``s`` stands for (checked: bad values raise PenbotError)."""
-    defaults = LayoutOptions()
-    layout = LayoutOptions(
-        size_mm=s.size if s.size is not None else defaults.size_mm,
-        line_spacing_mm=s.line_spacing if s.line_spacing is not None else defaults.line_spacing_mm,
-        align=s.align, indent_mm=s.indent, max_pages=s.max_pages, seed=s.seed,
-    )
-    base = s.sample if s.sample is not None else SampleOptions()
-    sample = replace(base, bias=s.bias, temperature=s.temperature, seed=s.seed)
-    style = None if s.style is None or s.style.strip().lower() in ("", "none") else s.style.strip()
-    return WriteOptions(style=style, sample=sample, page=parse_page(s.page, s.orientation, s.margins),
-                        layout=layout, drop_unknown=s.drop_unknown)
+    own = settings_from_strings(settings, values)
+    if not any(k.strip().lower() == "seed" and v.strip() for k, v in values.items()):
+        own = replace(own, seed=zlib.crc32(f"{settings.seed}:{row}".encode()) & 0x7FFFFFFF)
+    return own
 
 
 def _style_digest(name: str | None, seen: dict[str, str | PenbotError]) -> str:
@@ -381,12 +337,14 @@ def plan_batch(
     csv_path: str | Path,
     template: str | Path,
     out: str,
-    settings: BatchSettings = BatchSettings(),
+    settings: Settings = LETTER,
     encoding: str = "utf-8",
+    sample: SampleOptions | None = None,
 ) -> BatchPlan:
     """Read and check everything; raises PenbotError (one line) before any work for a bad command.
 
     Problems of single rows become ``RowError``s in the plan; the other rows become letters.
+    ``sample`` is the sampling options to start from (tests: fast ones).
     """
     csv_path, template = Path(csv_path), Path(template)
     folder, name_parts, suffix = _split_pattern(out)
@@ -397,7 +355,7 @@ def plan_batch(
     _check_columns(_used(body_parts), header, f"template {template}", csv_path)
     _check_columns(_used(name_parts), header, "--out", csv_path)
     styles: dict[str, str | PenbotError] = {}
-    _style_digest(_options(settings).style, styles)  # the command's own options must be valid before any row
+    _style_digest(write_options(settings, sample).style, styles)  # the command's own options: valid before any row
     inputs = tuple(p.resolve() for p in (csv_path, template))
     if (folder / ERRORS).resolve() in inputs:
         raise PenbotError(f"{folder / ERRORS} would be overwritten by the error report: move the input")
@@ -419,7 +377,7 @@ def plan_batch(
         try:
             if empty:
                 raise PenbotError(f"empty value for {', '.join('{' + c + '}' for c in empty)}")
-            options = _options(_override(settings, values, row))
+            options = write_options(_row_settings(settings, values, row), sample)
             digest = _style_digest(options.style, styles)
             text = _render(body_parts, values).strip()
             if not text:

@@ -15,37 +15,22 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from penbot.errors import PenbotError
+from penbot.page import Page, PageDrawing, PlacedLine
 from penbot.smooth import clean_polylines, rotate, simplify_many
 from penbot.strokes import Strokes
 
 __all__ = [
-    "PAGE_SIZES",
-    "Page",
-    "parse_page",
     "LayoutOptions",
-    "PlacedLine",
-    "PageDrawing",
+    "place_strokes",
     "layout_text",
     "drive_layouts",
     "layout_pages",
 ]
-
-# portrait width x height in mm
-PAGE_SIZES: dict[str, tuple[float, float]] = {
-    "a3": (297.0, 420.0),
-    "a4": (210.0, 297.0),
-    "a5": (148.0, 210.0),
-    "a6": (105.0, 148.0),
-    "letter": (215.9, 279.4),
-    "legal": (215.9, 355.6),
-}
-_UNITS = {"mm": 1.0, "cm": 10.0, "in": 25.4}
-_NUM = r"(\d+(?:\.\d*)?|\.\d+)\s*(mm|cm|in)?"
 
 # natural variation at ``variation == 1``: line tilt, baseline drift, left-edge wander
 _TILT_DEG, _DRIFT_MM, _WANDER_MM = 0.3, 0.25, 0.8
@@ -54,90 +39,6 @@ _SAFETY = (0.97, 0.95, 0.92, 0.88)
 _LAST_SAFETY = 0.8  # the last allowed round writes lines that will fit even if 20 % wider than expected
 _PULL = 0.9  # a written line with room for the next word inside this share is "far too short"
 _RESYNC = 0.8  # a re-wrapped line may end early (down to this share) to meet an already written line
-
-
-# ---------------------------------------------------------------------------- page
-@dataclass(frozen=True)
-class Page:
-    """A sheet and its margins, in millimetres."""
-
-    width_mm: float
-    height_mm: float
-    margin_top: float = 20.0
-    margin_right: float = 20.0
-    margin_bottom: float = 20.0
-    margin_left: float = 20.0
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.width_mm) and math.isfinite(self.height_mm)):
-            raise PenbotError("page size must be a finite number of millimetres")
-        if self.width_mm <= 0 or self.height_mm <= 0:
-            raise PenbotError(f"page size {self.width_mm:g}x{self.height_mm:g} mm must be positive")
-        margins = (self.margin_top, self.margin_right, self.margin_bottom, self.margin_left)
-        if any(m < 0 or not math.isfinite(m) for m in margins):
-            raise PenbotError(f"page margins {_fmt(margins)} must not be negative")
-        if self.usable_width <= 0 or self.usable_height <= 0:
-            raise PenbotError(
-                f"page margins {_fmt(margins)} leave no room on a {self.width_mm:g}x{self.height_mm:g} mm page"
-            )
-
-    @property
-    def usable_width(self) -> float:
-        return self.width_mm - self.margin_left - self.margin_right
-
-    @property
-    def usable_height(self) -> float:
-        return self.height_mm - self.margin_top - self.margin_bottom
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        """The writable area ``(xmin, ymin, xmax, ymax)``."""
-        right, bottom = self.width_mm - self.margin_right, self.height_mm - self.margin_bottom
-        return (self.margin_left, self.margin_top, right, bottom)
-
-
-def _fmt(values: tuple[float, ...]) -> str:
-    return ",".join(f"{v:g}" for v in values) + " mm"
-
-
-def _lengths(text: str, what: str) -> list[float]:
-    """Comma-separated lengths; a value without unit takes the last given unit, else mm."""
-    parts = [re.fullmatch(r"\s*" + _NUM + r"\s*", p, re.I) for p in text.split(",")]
-    if not text.strip() or not all(parts):
-        raise PenbotError(f"bad {what} {text!r}: use lengths like 20mm, 2cm or 1in")
-    units = [m.group(2).lower() for m in parts if m.group(2)]
-    default = units[-1] if units else "mm"
-    return [float(m.group(1)) * _UNITS[(m.group(2) or default).lower()] for m in parts]
-
-
-def parse_page(size: str, orientation: str = "portrait", margins: str = "20mm") -> Page:
-    """``"A4"``, ``"letter"``, ``"210x297mm"``, ``"8.5x11in"`` (plain numbers are mm) -> Page.
-
-    Sizes are read as width x height; ``orientation="landscape"`` turns the sheet so it is
-    wider than tall. ``margins`` is one length, or ``vertical,horizontal``, or
-    ``top,right,bottom,left`` (CSS order).
-    """
-    key = size.strip().lower()
-    if key in PAGE_SIZES:
-        w, h = PAGE_SIZES[key]
-    else:
-        m = re.fullmatch(r"\s*" + _NUM + r"\s*[x×*]\s*" + _NUM + r"\s*", size, re.I)
-        if not m:
-            names = ", ".join(n.upper() if n.startswith("a") else n.title() for n in PAGE_SIZES)
-            raise PenbotError(f"unknown page size {size!r}: use {names} or WxH like 210x297mm or 8.5x11in")
-        unit = (m.group(4) or m.group(2) or "mm").lower()
-        w = float(m.group(1)) * _UNITS[(m.group(2) or unit).lower()]
-        h = float(m.group(3)) * _UNITS[unit]
-    orient = orientation.strip().lower()
-    if orient not in ("portrait", "landscape"):
-        raise PenbotError(f"unknown orientation {orientation!r}: use portrait or landscape")
-    if orient == "landscape" and w < h:
-        w, h = h, w
-    vals = _lengths(margins, "margins")
-    if len(vals) not in (1, 2, 4):
-        raise PenbotError(f"bad margins {margins!r}: give 1, 2 or 4 lengths (top,right,bottom,left)")
-    top, right, bottom, left = (vals * 4)[:4] if len(vals) == 1 else (vals * 2 if len(vals) == 2 else vals)
-    return Page(w, h, top, right, bottom, left)
 
 
 # ---------------------------------------------------------------------------- options and results
@@ -169,11 +70,14 @@ class LayoutOptions:
     max_rounds: int = 4
 
     def __post_init__(self) -> None:
+        for name, value, lo, hi in (("writing size", self.size_mm, 0.5, 500.0),
+                                    ("line spacing", self.line_spacing_mm, 0.5, 1000.0),
+                                    ("indent", self.indent_mm, 0.0, 1000.0)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                    or not lo <= value <= hi:
+                raise PenbotError(f"{name} must be between {lo:g} and {hi:g} mm, got {value!r}")
         checks = [
-            (self.size_mm > 0, f"writing size must be positive, got {self.size_mm:g} mm"),
-            (self.line_spacing_mm > 0, f"line spacing must be positive, got {self.line_spacing_mm:g} mm"),
             (self.align in ("left", "center", "right"), f"unknown alignment {self.align!r}: use left, center or right"),
-            (self.indent_mm >= 0, f"indent must not be negative, got {self.indent_mm:g} mm"),
             (0 <= self.max_shrink < 0.5, f"max shrink must be in [0, 0.5), got {self.max_shrink:g}"),
             (self.max_pages is None or self.max_pages >= 1, f"max pages must be at least 1, got {self.max_pages}"),
             (self.tolerance_mm >= 0, f"simplification tolerance must not be negative, got {self.tolerance_mm:g}"),
@@ -183,26 +87,6 @@ class LayoutOptions:
         for ok, message in checks:
             if not ok:
                 raise PenbotError(message)
-
-
-@dataclass(frozen=True)
-class PlacedLine:
-    """One written line on a page: its text and ink in page millimetres."""
-
-    text: str
-    polylines: list[np.ndarray]
-    y_mm: float = 0.0  # the line's slot: where its band centre sits
-    scale: float = 1.0  # < 1 when the line was shrunk to fit
-
-
-@dataclass(frozen=True)
-class PageDrawing:
-    page: Page
-    lines: list[PlacedLine] = field(default_factory=list)
-
-    @property
-    def polylines(self) -> list[np.ndarray]:
-        return [p for line in self.lines for p in line.polylines]
 
 
 # ---------------------------------------------------------------------------- measuring
@@ -404,7 +288,7 @@ def _place(
     else:
         x = page.width_mm - page.margin_right - width
     off = np.array([x, y + ink.drift])
-    return PlacedLine(text, [p * scale + off for p in ink.polylines], y, scale)
+    return PlacedLine(text, tuple(p * scale + off for p in ink.polylines), y, scale)
 
 
 def _capacity(page: Page, opts: LayoutOptions) -> int:
@@ -425,14 +309,14 @@ def _paginate(wrapper: _Wrapper, plan: list[_Key], page: Page, opts: LayoutOptio
     spacing = opts.line_spacing_mm
     top = page.margin_top + max([spacing / 2] + [it[2] for it in items if it])
     bottom = page.height_mm - page.margin_bottom
-    pages: list[PageDrawing] = [PageDrawing(page, [])]
+    pages: list[list[PlacedLine]] = [[]]
     for item in items:
-        k = len(pages[-1].lines)
+        k = len(pages[-1])
         if item is None:  # a paragraph gap: an empty slot, never at a page's top
             if k and top + k * spacing <= bottom:
-                pages[-1].lines.append(PlacedLine("", [], top + k * spacing))
+                pages[-1].append(PlacedLine("", (), top + k * spacing))
             elif k:
-                pages.append(PageDrawing(page, []))
+                pages.append([])
             continue
         key, scale, _, down = item
         if top + k * spacing + down > bottom:
@@ -441,18 +325,17 @@ def _paginate(wrapper: _Wrapper, plan: list[_Key], page: Page, opts: LayoutOptio
                     f"a line of writing needs {top - page.margin_top + down:.0f} mm of height but the margins leave "
                     f"{page.usable_height:.0f} mm: use a smaller size or smaller margins"
                 )
-            pages.append(PageDrawing(page, []))
+            pages.append([])
             k = 0
         if opts.max_pages is not None and len(pages) > opts.max_pages:
             raise PenbotError(f"text does not fit on {opts.max_pages} page(s)")
         avail = wrapper.avail(key[0], key[1])
         x0 = page.margin_left + page.usable_width - avail
-        line = _place(wrapper.text(key), wrapper.inks[key], scale, top + k * spacing, avail, x0, page, opts)
-        pages[-1].lines.append(line)
-    for p in pages:  # a trailing paragraph gap is not a line
-        while p.lines and not p.lines[-1].text:
-            p.lines.pop()
-    return pages
+        pages[-1].append(_place(wrapper.text(key), wrapper.inks[key], scale, top + k * spacing, avail, x0, page, opts))
+    for lines in pages:  # a trailing paragraph gap is not a line
+        while lines and not lines[-1].text:
+            lines.pop()
+    return [PageDrawing(page, tuple(lines)) for lines in pages]
 
 
 # ---------------------------------------------------------------------------- the protocol
@@ -537,6 +420,21 @@ def drive_layouts(
             step(i, out[k : k + len(batch[i])])
             k += len(batch[i])
     return results  # type: ignore[return-value]
+
+
+def place_strokes(strokes: Strokes, page: Page, opts: LayoutOptions, text: str = "") -> PageDrawing:
+    """One block of ink (free writing, a continuation, a line to read back) on a page.
+
+    The ink is cleaned, scaled and simplified exactly as a written line (``_measure``,
+    no random variation), then put at the writable area's top-left and shrunk to fit it.
+    """
+    ink = _measure(strokes, replace(opts, variation=0.0), np.random.default_rng(0))
+    if not ink.polylines:
+        raise PenbotError("nothing to place: the strokes are empty")
+    up, down = _extent(ink, 1.0)
+    scale = min(1.0, page.usable_width / max(ink.width, 1e-9), page.usable_height / max(up + down, 1e-9))
+    off = np.array([page.margin_left, page.margin_top + up * scale])
+    return PageDrawing(page, (PlacedLine(text, tuple(p * scale + off for p in ink.polylines), off[1], scale),))
 
 
 def layout_pages(

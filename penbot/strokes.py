@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Strokes"]
+__all__ = ["Strokes", "Prime"]
 
 
 @dataclass(frozen=True)
@@ -89,14 +89,10 @@ class Strokes:
         off[:, 1] *= sx if sy is None else sy
         return Strokes(off)
 
-    def translated_to(self, x: float, y: float) -> Strokes:
-        """Move so the first point sits at ``(x, y)``."""
-        off = self.offsets.copy()
-        if len(off):
-            start = self.points[0]
-            off[0, :2] += np.array([x, y]) - start
-        return Strokes(off)
 
-    def concat(self, other: Strokes) -> Strokes:
-        """Append ``other`` (its offsets continue from this line's last point)."""
-        return Strokes(np.concatenate([self.offsets, other.offsets]))
+@dataclass(frozen=True)
+class Prime:
+    """A style sample: normalised strokes and the text they say."""
+
+    text: str
+    strokes: Strokes

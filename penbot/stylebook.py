@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from penbot.model import HandwritingModel
-from penbot.sample import LineRequest, SampleOptions, check_line, sample_lines
+from penbot.quality import check_line
+from penbot.sample import LineRequest, SampleOptions, sample_lines
 from penbot.strokes import Strokes
 from penbot.styles import Style, save_style
 

@@ -20,8 +20,7 @@ import numpy as np
 from penbot.atomic import atomic_write_text
 from penbot.data.clean import decimate, normalise_points
 from penbot.errors import PenbotError
-from penbot.sample import Prime
-from penbot.strokes import Strokes
+from penbot.strokes import Prime, Strokes
 from penbot.text import DEFAULT_ALPHABET
 
 __all__ = ["Style", "load_style", "list_styles", "import_style", "save_style", "user_style_dir", "read_strokes_file"]

@@ -11,9 +11,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from penbot.checkpoint import load_checkpoint, model_from_dict, save_checkpoint, save_model
+from penbot.checkpoint import load_checkpoint, load_model, model_from_dict, save_checkpoint, save_model
 from penbot.data.clean import CleanConfig
-from penbot.data.dataset import LineSet, collate, load_lines, make_batches, rare_char_weights, split_by_writer
+from penbot.data.dataset import (
+    LineSet,
+    caps_digit_weights,
+    collate,
+    load_lines,
+    make_batches,
+    rare_char_weights,
+    split_by_writer,
+)
 from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
 
@@ -40,6 +48,10 @@ class TrainConfig:
     val_lines: int = 400
     ckpt_minutes: float = 5.0
     max_hours: float | None = None  # stop (resumably) after this much wall time
+    init: str | None = None  # start from this model file's weights (fine-tuning); its config is kept
+    slant_aug: float = 0.0  # per-line shear dx += k * dy, k uniform in +-slant_aug
+    stretch_aug: float = 0.0  # per-line width factor exp(u), u uniform in +-stretch_aug
+    caps_weight: float = 1.0  # extra repeats of lines with ALL-CAPS words or multi-digit numbers
     seed: int = 1234
     device: str = "auto"
     resume: bool = False
@@ -123,6 +135,19 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _new_model(cfg: TrainConfig, ls: LineSet, train_idx: np.ndarray) -> HandwritingModel:
+    """A fresh network, or the weights of ``cfg.init`` (kept with their own config)."""
+    if cfg.init:
+        model = load_model(cfg.init)
+        model.train()
+        return model
+    mean, std, ppc = _stats(ls, train_idx)
+    mcfg = ModelConfig(hidden=cfg.hidden, n_window=cfg.n_window, n_mixture=cfg.n_mixture,
+                       offset_mean=mean, offset_std=std, points_per_char=ppc,
+                       clean=CleanConfig(decimate=cfg.decimate).key())
+    return HandwritingModel(mcfg)
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train (or resume) and return the path of the best model file."""
     out = Path(cfg.out)
@@ -136,21 +161,14 @@ def train(cfg: TrainConfig) -> Path:
     if len(train_idx) == 0:
         raise PenbotError(f"{cfg.data}: no training lines after the writer split")
     val_eval = val_idx[np.random.default_rng(0).permutation(len(val_idx))[: cfg.val_lines]]
-    weights = rare_char_weights(ls.texts)
+    weights = rare_char_weights(ls.texts) * caps_digit_weights(ls.texts, cfg.caps_weight)
 
     if cfg.resume:
         ck = load_checkpoint(last)
         model = model_from_dict(ck, last).to(device)
-        if ck.get("train_config", {}).get("steps") != cfg.steps:
-            pass  # a longer schedule may be given on resume; the LR follows the new total
-        start_step, epoch, pos = ck["step"], ck["epoch"], ck["pos"]
-        best_val = ck["best_val"]
+        start_step, epoch, pos, best_val = ck["step"], ck["epoch"], ck["pos"], ck["best_val"]
     else:
-        mean, std, ppc = _stats(ls, train_idx)
-        mcfg = ModelConfig(hidden=cfg.hidden, n_window=cfg.n_window, n_mixture=cfg.n_mixture,
-                           offset_mean=mean, offset_std=std, points_per_char=ppc,
-                           clean=CleanConfig(decimate=cfg.decimate).key())
-        model = HandwritingModel(mcfg).to(device)
+        model = _new_model(cfg, ls, train_idx).to(device)
         start_step, epoch, pos, best_val = 0, 0, 0, float("inf")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     if cfg.resume:
@@ -171,50 +189,59 @@ def train(cfg: TrainConfig) -> Path:
             "torch_rng": torch.get_rng_state(), "train_config": asdict(cfg),
         })
 
+    def epoch_batches(e: int) -> list:
+        return make_batches(ls, train_idx, cfg.batch_size, np.random.default_rng([cfg.seed, e]), weights,
+                            cfg.pair_prob, cfg.drop_text_prob)
+
     t_start = last_ckpt = time.time()
     step, val, ema_loss, ema_pps, ema_s = start_step, None, None, 0.0, 1.0
-    batches = make_batches(ls, train_idx, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]), weights,
-                               cfg.pair_prob, cfg.drop_text_prob)
+    batches = epoch_batches(epoch)
     model.train()
-    while step < cfg.steps:
-        if pos >= len(batches):
-            epoch, pos = epoch + 1, 0
-            batches = make_batches(ls, train_idx, cfg.batch_size, np.random.default_rng([cfg.seed, epoch]), weights,
-                               cfg.pair_prob, cfg.drop_text_prob)
-        t0 = time.time()
-        strokes, chars, mask = _tensors(collate(ls, batches[pos], model.cfg.alphabet), device)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
-        _, loss = model(strokes, chars, mask)
-        if not torch.isfinite(loss):
-            raise PenbotError(f"loss became {loss.item()} at step {step}: lower --lr or check the data")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-        opt.step()
-        step, pos = step + 1, pos + 1
-        dt = time.time() - t0
-        ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
-        ema_pps = 0.95 * ema_pps + 0.05 * (int(mask.sum()) / dt) if ema_pps else int(mask.sum()) / dt
-        ema_s = 0.95 * ema_s + 0.05 * dt
-        if step % cfg.val_every == 0 or step == cfg.steps:
-            _, val, _ = evaluate_nll(model, ls, val_eval, device)
-            model.train()
-            if val < best_val:
-                best_val = val
-                save_model(model, best, meta={"step": step, "val_nll_per_point": val, "epoch": epoch})
-            prog.log(f"step {step} epoch {epoch} train {ema_loss:.4f} val {val:.4f} best {best_val:.4f} "
-                     f"lr {lr_at(step, cfg):.2e} {ema_pps:,.0f} pts/s")
-            checkpoint(step)
-            last_ckpt = time.time()
-        elif time.time() - last_ckpt > cfg.ckpt_minutes * 60:
-            checkpoint(step)
-            last_ckpt = time.time()
-        prog.show(step, ema_loss, val, ema_pps, ema_s)
-        if cfg.max_hours is not None and time.time() - t_start > cfg.max_hours * 3600:
-            checkpoint(step)
-            prog.log(f"stopped after {cfg.max_hours} h at step {step}; continue with --resume")
-            break
+    try:
+        while step < cfg.steps:
+            if pos >= len(batches):
+                epoch, pos = epoch + 1, 0
+                batches = epoch_batches(epoch)
+            t0 = time.time()
+            aug = np.random.default_rng([cfg.seed, epoch, pos, 1])  # per batch: resume stays exact
+            batch = collate(ls, batches[pos], model.cfg.alphabet, aug, cfg.slant_aug, cfg.stretch_aug)
+            strokes, chars, mask = _tensors(batch, device)
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, cfg)
+            _, loss = model(strokes, chars, mask)
+            if not torch.isfinite(loss):
+                raise PenbotError(f"loss became {loss.item()} at step {step}: lower the learning rate")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+            step, pos = step + 1, pos + 1
+            dt = time.time() - t0
+            ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
+            ema_pps = 0.95 * ema_pps + 0.05 * (int(mask.sum()) / dt) if ema_pps else int(mask.sum()) / dt
+            ema_s = 0.95 * ema_s + 0.05 * dt
+            if step % cfg.val_every == 0 or step == cfg.steps:
+                _, val, _ = evaluate_nll(model, ls, val_eval, device)
+                model.train()
+                if val < best_val:
+                    best_val = val
+                    save_model(model, best, meta={"step": step, "val_nll_per_point": val, "epoch": epoch})
+                prog.log(f"step {step} epoch {epoch} train {ema_loss:.4f} val {val:.4f} best {best_val:.4f} "
+                         f"lr {lr_at(step, cfg):.2e} {ema_pps:,.0f} pts/s")
+                checkpoint(step)
+                last_ckpt = time.time()
+            elif time.time() - last_ckpt > cfg.ckpt_minutes * 60:
+                checkpoint(step)
+                last_ckpt = time.time()
+            prog.show(step, ema_loss, val, ema_pps, ema_s)
+            if cfg.max_hours is not None and time.time() - t_start > cfg.max_hours * 3600:
+                checkpoint(step)
+                prog.log(f"stopped after {cfg.max_hours} h at step {step}; continue with --resume")
+                break
+    except KeyboardInterrupt:
+        checkpoint(step)  # the steps done so far are kept: --resume continues from here
+        prog.log(f"interrupted at step {step}; saved {last}, continue with --resume")
+        raise
     if not best.is_file():
         save_model(model, best, meta={"step": step})
     return best

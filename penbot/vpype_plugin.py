@@ -26,10 +26,12 @@ import vpype as vp
 import vpype_cli
 
 from penbot.errors import PenbotError
+from penbot.options import Settings
+from penbot.page import PX_PER_MM
 
-__all__ = ["penbot_generator", "PX_PER_MM"]
+__all__ = ["penbot_generator"]
 
-PX_PER_MM = 96 / 25.4
+DEFAULTS = Settings()
 
 
 def _read_text(text: str, is_file: bool) -> str:
@@ -41,36 +43,28 @@ def _read_text(text: str, is_file: bool) -> str:
         raise click.ClickException(f"{text}: cannot read the text ({exc})") from None
 
 
-def _write(text: str, style, bias, seed, size_px, page_size, landscape, margins, spacing_px, align, model):
+def _write(text: str, settings: Settings, model: str | None):
     """Call the library; returns the document's pages (raises PenbotError)."""
-    from dataclasses import replace
-
     from penbot import write as pw
-    from penbot.layout import LayoutOptions, parse_page
-    from penbot.sample import SampleOptions
+    from penbot.options import write_options
 
-    seeded = {"seed": seed} if seed is not None else {}  # else the library's default seeds (reproducible)
-    sample = replace(SampleOptions(), **seeded, **({"bias": bias} if bias is not None else {}))
-    layout = LayoutOptions(size_mm=size_px / PX_PER_MM, line_spacing_mm=spacing_px / PX_PER_MM, align=align, **seeded)
-    page = parse_page(page_size, "landscape" if landscape else "portrait", margins)
-    kwargs = {"sample": sample, "page": page, "layout": layout}
-    if style is not None:
-        kwargs["style"] = style
     handwriting = pw.open_model(model) if model else None
-    return pw.write_text(text, pw.WriteOptions(**kwargs), model=handwriting).pages
+    return pw.write_text(text, write_options(settings), model=handwriting).pages
 
 
 @click.command("penbot")
 @click.argument("text")
 @click.option("-f", "--file", "is_file", is_flag=True, help="TEXT is the path of a UTF-8 text file to write.")
-@click.option("-s", "--style", type=str, default=None, help="Handwriting style (name, number or file).")
-@click.option("-b", "--bias", type=float, default=None, help="Neatness: higher is tidier, lower more varied.")
-@click.option("--seed", type=int, default=None, help="Random seed, for the same writing every time.")
-@click.option("--size", type=vpype_cli.LengthType(), default="6.5mm", help="Writing height (default: 6.5mm).")
+@click.option("-s", "--style", type=str, default=DEFAULTS.style, help="Handwriting style (name, number or file).")
+@click.option("-b", "--bias", type=float, default=DEFAULTS.bias, help="Neatness: higher is tidier, lower more varied.")
+@click.option("--seed", type=int, default=DEFAULTS.seed, help="Random seed, for the same writing every time.")
+@click.option("--size", type=vpype_cli.LengthType(), default=f"{DEFAULTS.size:g}mm",
+              help=f"Writing height (default: {DEFAULTS.size:g}mm).")
 @click.option("-p", "--page-size", default="a4", help="A3..A6, letter, legal or WxH like 210x297mm (default: a4).")
 @click.option("--landscape", is_flag=True, help="Turn the page sideways.")
 @click.option("-m", "--margins", default="20mm", help="One length or top,right,bottom,left (default: 20mm).")
-@click.option("--line-spacing", type=vpype_cli.LengthType(), default="10mm", help="Line pitch (default: 10mm).")
+@click.option("--line-spacing", type=vpype_cli.LengthType(), default=f"{DEFAULTS.line_spacing:g}mm",
+              help=f"Line pitch (default: {DEFAULTS.line_spacing:g}mm).")
 @click.option("--align", type=click.Choice(["left", "center", "right"]), default="left", help="Line alignment.")
 @click.option("--model", type=click.Path(dir_okay=False), default=None, help="Model file (default: the shipped one).")
 @click.option("--page", "page_no", type=click.IntRange(min=1), default=1, help="Which page to return (default: 1).")
@@ -81,8 +75,8 @@ def penbot_generator(
     text: str,
     is_file: bool,
     style: str | None,
-    bias: float | None,
-    seed: int | None,
+    bias: float,
+    seed: int,
     size: float,
     page_size: str,
     landscape: bool,
@@ -106,7 +100,10 @@ def penbot_generator(
         from penbot.export.gcode import load_profiles
 
         load_profiles()  # so a later `gwrite -p penbot_servo` / `penbot_z` in the pipeline finds them
-        pages = _write(body, style, bias, seed, size, page_size, landscape, margins, line_spacing, align, model)
+        settings = Settings(style=style, bias=bias, seed=seed, size=size / PX_PER_MM, page=page_size,
+                            orientation="landscape" if landscape else "portrait", margins=margins,
+                            line_spacing=line_spacing / PX_PER_MM, align=align)
+        pages = _write(body, settings, model)
     except PenbotError as exc:
         raise click.ClickException(str(exc)) from None
     if page_no > len(pages):

@@ -10,29 +10,22 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from penbot.checkpoint import load_model
 from penbot.errors import PenbotError
-from penbot.layout import LayoutOptions, Page, PageDrawing, drive_layouts, layout_text, parse_page
+from penbot.layout import drive_layouts, layout_text
 from penbot.model import HandwritingModel
-from penbot.sample import LineRequest, SampleOptions, sample_lines
+from penbot.options import WriteOptions
+from penbot.page import PageDrawing
+from penbot.sample import LineRequest, sample_lines
 from penbot.strokes import Strokes
 from penbot.styles import load_style
 from penbot.text import fold_text
 
 __all__ = ["WriteOptions", "Document", "write_text", "write_documents", "default_model_path", "open_model"]
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    style: str | None = "1"
-    sample: SampleOptions = SampleOptions()
-    page: Page = field(default_factory=lambda: parse_page("A4"))
-    layout: LayoutOptions = LayoutOptions()
-    drop_unknown: bool = False
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -11,13 +12,14 @@ import pytest
 import torch
 
 import penbot.batch as batch
-from penbot.batch import ERRORS, MANIFEST, BatchSettings, plan_batch, run_batch, safe_stem
+import penbot.options as options
+from penbot.batch import ERRORS, LETTER, MANIFEST, plan_batch, run_batch, safe_stem
 from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
-from penbot.sample import SampleOptions
+from penbot.options import SampleOptions, Settings
 
 FAST = SampleOptions(check=False, max_steps_per_char=3)  # the untrained model writes short noise
-SETTINGS = BatchSettings(style=None, sample=FAST)
+SETTINGS = replace(LETTER, style=None)
 TEMPLATE = "Dear {first} {last},\nsee you in {city}.\n"
 HOSTILE = (
     "id,first,last,city\n"
@@ -47,9 +49,10 @@ def _inputs(tmp_path: Path, rows: str = HOSTILE, template: str = TEMPLATE, data:
     return src, tpl
 
 
-def _run(tmp_path: Path, model, out: str = "deep/out/{id}-{last}.svg", settings: BatchSettings = SETTINGS, **kw):
+def _run(tmp_path: Path, model, out: str = "deep/out/{id}-{last}.svg", settings: Settings = SETTINGS, **kw):
     src, tpl = _inputs(tmp_path)
-    return run_batch(plan_batch(src, tpl, str(tmp_path / out), settings), model, chunk=kw.pop("chunk", 2), **kw)
+    plan = plan_batch(src, tpl, str(tmp_path / out), settings, sample=FAST)
+    return run_batch(plan, model, chunk=kw.pop("chunk", 2), **kw)
 
 
 # --- names --------------------------------------------------------------------------------
@@ -160,9 +163,9 @@ def test_missing_inputs_and_bad_options_fail_before_work(tmp_path: Path) -> None
     with pytest.raises(PenbotError, match="unknown --encoding"):
         plan_batch(src, tpl, str(tmp_path / "{id}.svg"), SETTINGS, encoding="klingon")
     with pytest.raises(PenbotError, match="align"):
-        plan_batch(src, tpl, str(tmp_path / "{id}.svg"), BatchSettings(style=None, align="middle"))
+        plan_batch(src, tpl, str(tmp_path / "{id}.svg"), replace(SETTINGS, align="middle"))
     with pytest.raises(PenbotError, match="unknown style 'no-such-style'"):
-        plan_batch(src, tpl, str(tmp_path / "{id}.svg"), BatchSettings(style="no-such-style"))
+        plan_batch(src, tpl, str(tmp_path / "{id}.svg"), replace(SETTINGS, style="no-such-style"))
 
 
 def test_row_options_and_row_failures(tmp_path: Path) -> None:
@@ -174,7 +177,7 @@ def test_row_options_and_row_failures(tmp_path: Path) -> None:
             "5,E,,,,,middle\n"
             "6,F,,,none,42,right\n")
     src, tpl = _inputs(tmp_path, rows, "Dear {last}")
-    plan = plan_batch(src, tpl, str(tmp_path / "out" / "{id}-{last}.svg"), BatchSettings(style=None, size=6.0))
+    plan = plan_batch(src, tpl, str(tmp_path / "out" / "{id}-{last}.svg"), replace(SETTINGS, size=6.0))
     by_row = {m.row: m for m in plan.letters}
     errors = {e.row: e for e in plan.errors}
     assert sorted(by_row) == [1, 6] and sorted(errors) == [2, 3, 4, 5]
@@ -220,9 +223,9 @@ def test_rerun_skips_complete_letters_and_force_rewrites(tmp_path: Path, model) 
     fixed = _run(tmp_path, model)
     assert (fixed.done, fixed.skipped) == (2, 2)
     assert sorted(p.name for p in fixed.outputs) == ["3-_abs.svg", "5-C_evil.svg"]
-    bigger = _run(tmp_path, model, settings=BatchSettings(style=None, sample=FAST, size=5.0))
+    bigger = _run(tmp_path, model, settings=replace(SETTINGS, size=5.0))
     assert (bigger.done, bigger.skipped) == (4, 0)
-    forced = _run(tmp_path, model, settings=BatchSettings(style=None, sample=FAST, size=5.0), force=True)
+    forced = _run(tmp_path, model, settings=replace(SETTINGS, size=5.0), force=True)
     assert (forced.done, forced.skipped, first.done) == (4, 0, 4)
 
 
@@ -231,7 +234,7 @@ def test_errors_csv_is_removed_when_a_run_has_no_errors(tmp_path: Path, model) -
     assert (tmp_path / "deep" / "out" / ERRORS).exists()
     (tmp_path / "in" / "rows.csv").write_text(HOSTILE.replace("4,Broken,row", "4,Broken,row,Bath"))
     src, tpl = tmp_path / "in" / "rows.csv", tmp_path / "in" / "letter.txt"
-    summary = run_batch(plan_batch(src, tpl, str(tmp_path / "deep/out/{id}-{last}.svg"), SETTINGS), model)
+    summary = run_batch(plan_batch(src, tpl, str(tmp_path / "deep/out/{id}-{last}.svg"), SETTINGS, sample=FAST), model)
     assert summary.ok and (summary.done, summary.skipped) == (1, 4)
     assert not (tmp_path / "deep" / "out" / ERRORS).exists()
 
@@ -287,7 +290,7 @@ def test_kill_during_export_leaves_no_half_file(tmp_path: Path, model, monkeypat
 def test_failures_while_writing_are_per_row(tmp_path: Path, model) -> None:
     rows = "id,text\n1,fine\n2,snow \u2603 man\n3," + "long words here " * 400 + "\n4,also fine\n"
     src, tpl = _inputs(tmp_path, rows, "{text}")
-    plan = plan_batch(src, tpl, str(tmp_path / "out" / "{id}.png"), BatchSettings(style=None, sample=FAST))
+    plan = plan_batch(src, tpl, str(tmp_path / "out" / "{id}.png"), SETTINGS, sample=FAST)
     summary = run_batch(plan, model, chunk=4)
     errors = {e.row: e.error for e in summary.errors}
     assert sorted(errors) == [2, 3] and summary.done == 2
@@ -322,7 +325,7 @@ def cli(monkeypatch, model, tmp_path):
     path = tmp_path / "tiny.pt"
     save_model(model, path)
     monkeypatch.setattr(cli_pkg, "_register", _register_some)
-    monkeypatch.setattr(batch, "SampleOptions", partial(SampleOptions, check=False, max_steps_per_char=3))
+    monkeypatch.setattr(options, "SampleOptions", partial(SampleOptions, check=False, max_steps_per_char=3))
 
     def run(*args: str) -> int:
         try:

@@ -14,7 +14,8 @@ from PIL import Image
 
 from penbot.errors import PenbotError
 from penbot.export import ExportOptions, gcode_profiles, optimise_lines, output_paths, read_json, write_pages
-from penbot.layout import LayoutOptions, PageDrawing, layout_pages, parse_page
+from penbot.layout import LayoutOptions, layout_pages
+from penbot.page import PageDrawing, parse_page
 
 PX = 96 / 25.4
 TEXT = (

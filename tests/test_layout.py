@@ -7,14 +7,8 @@ import pytest
 from fake_ink import FakeWriter, fake_line
 
 from penbot.errors import PenbotError
-from penbot.layout import (
-    LayoutOptions,
-    Page,
-    drive_layouts,
-    layout_pages,
-    layout_text,
-    parse_page,
-)
+from penbot.layout import LayoutOptions, drive_layouts, layout_pages, layout_text
+from penbot.page import Page, parse_page
 
 PROSE = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from fake_ink import FakeWriter
 
 from penbot.errors import PenbotError
-from penbot.layout import PageDrawing, layout_pages
-from penbot.vpype_plugin import PX_PER_MM, penbot_generator
+from penbot.layout import layout_pages
+from penbot.page import PX_PER_MM, PageDrawing
+from penbot.vpype_plugin import penbot_generator
 
 pw = pytest.importorskip("penbot.write")  # the library the plugin calls (imports torch)
 

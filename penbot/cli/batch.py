@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from penbot.cli import app
+from penbot.cli import options as o
 from penbot.errors import PenbotError
 
 _HELP = (
@@ -63,46 +64,40 @@ def batch_cmd(
     csv_file: Path = typer.Argument(..., help="CSV with a header line of column names."),
     template: Path = typer.Option(..., "--template", "-t", help="Letter text with {column} placeholders."),
     out: str = typer.Option(..., "--out", "-o", help="Output pattern, e.g. 'out/{id}-{name}.svg' (.svg .png ...)."),
-    style: str = typer.Option("1", "--style", "-s", help="Style number, user style name, or 'none'."),
-    bias: float = typer.Option(None, help="Legibility: 0 = wild, 3 = very neat."),
-    temperature: float = typer.Option(1.0, help="Randomness left after the bias."),
-    seed: int = typer.Option(0, help="Base seed; each row without a seed column gets its own from it."),
-    page: str = typer.Option("A4", help="A3-A6, Letter, Legal or WxH with units (e.g. 150x100mm)."),
-    orientation: str = typer.Option("portrait", help="portrait or landscape."),
-    margins: str = typer.Option("20mm", help="One value or top,right,bottom,left."),
-    size: float = typer.Option(None, help="Writing height in mm."),
-    line_spacing: float = typer.Option(None, help="Distance between lines in mm."),
-    align: str = typer.Option("left", help="left, center or right."),
-    indent: float = typer.Option(0.0, help="First-line indent of each paragraph, mm."),
-    max_pages: int = typer.Option(1, help="A letter needing more pages fails; 0 = no limit."),
-    drop_unknown: bool = typer.Option(False, help="Skip characters the model cannot write."),
-    model: Path = typer.Option(None, help="Model file (default: the shipped model)."),
-    pen_width: float = typer.Option(None, help="Pen width in mm (SVG/PNG)."),
-    color: str = typer.Option(None, help="Stroke colour (SVG/PNG)."),
-    profile: str = typer.Option(None, help="G-code profile (see README)."),
-    optimise: bool = typer.Option(True, help="Merge and sort strokes to cut pen-up travel."),
+    style: o.Style = o.DEFAULTS.style,
+    bias: o.Bias = o.DEFAULTS.bias,
+    temperature: o.Temperature = o.DEFAULTS.temperature,
+    seed: int = typer.Option(o.DEFAULTS.seed, help="Base seed; each row without a seed column gets its own from it."),
+    page: o.Page = o.DEFAULTS.page,
+    orientation: o.Orientation = o.DEFAULTS.orientation,
+    margins: o.Margins = o.DEFAULTS.margins,
+    size: o.Size = o.DEFAULTS.size,
+    line_spacing: o.LineSpacing = o.DEFAULTS.line_spacing,
+    align: o.Align = o.DEFAULTS.align,
+    indent: o.Indent = o.DEFAULTS.indent,
+    max_pages: int = typer.Option(1, min=0, help="A letter needing more pages fails; 0 = no limit."),
+    drop_unknown: o.DropUnknown = o.DEFAULTS.drop_unknown,
+    model: o.Model = None,
+    pen_width: o.PenWidth = o.DEFAULTS.pen_width,
+    color: o.Color = o.DEFAULTS.color,
+    profile: o.Profile = o.DEFAULTS.profile,
+    optimise: o.Optimise = o.DEFAULTS.optimise,
     chunk: int = typer.Option(16, help="Letters written together in one sampling loop."),
     force: bool = typer.Option(False, "--force", help="Rewrite letters that are already complete."),
     encoding: str = typer.Option("utf-8", help="Encoding of the CSV and the template (e.g. latin-1)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line; errors and summary only."),
 ) -> None:
-    from penbot.batch import BatchSettings, plan_batch, run_batch
-    from penbot.cli.write import _export_options
-    from penbot.export import ExportOptions
-    from penbot.sample import SampleOptions
+    from penbot.batch import plan_batch, run_batch
+    from penbot.options import export_options
     from penbot.write import open_model
 
-    settings = BatchSettings(
-        style=style, bias=SampleOptions().bias if bias is None else bias, temperature=temperature, seed=seed,
-        page=page, orientation=orientation, margins=margins, size=size, line_spacing=line_spacing, align=align,
-        indent=indent, max_pages=max_pages or None, drop_unknown=drop_unknown,
-    )
+    settings = o.settings_of(locals(), max_pages=max_pages or None)
     if chunk < 1:
         raise PenbotError(f"--chunk must be at least 1, got {chunk}")
-    export = _export_options(ExportOptions, pen_width, color, profile, optimise)
+    export = export_options(settings)
     plan = plan_batch(csv_file, template, out, settings, encoding)
     net = open_model(model)
-    show = _Progress(not quiet)
+    show = _Progress(not quiet and sys.stderr.isatty())
     try:
         summary = run_batch(plan, net, export, chunk=chunk, force=force, progress=show)
     except KeyboardInterrupt:

@@ -56,6 +56,14 @@ def train_cmd(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Lines per step (default 32)."),
     lr: float | None = typer.Option(None, "--lr", min=0.0, help="Peak learning rate (default 0.001)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of initial weights and batch order (default 1234)."),
+    init: Path | None = typer.Option(None, "--init", help="Start from this model file's weights (fine-tune)."),
+    slant_aug: float | None = typer.Option(None, "--slant-aug", min=0.0, max=1.0,
+                                           help="Per-line random shear of the ink, +- this (default 0)."),
+    stretch_aug: float | None = typer.Option(None, "--stretch-aug", min=0.0, max=1.0,
+                                             help="Per-line random width factor exp(+- this) (default 0)."),
+    caps_weight: float | None = typer.Option(None, "--caps-weight", min=1.0, max=10.0,
+                                             help="Repeats of lines with ALL-CAPS words or numbers (default 1)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
 ) -> None:
     """Train the handwriting model, or continue an interrupted run with --resume.
 
@@ -66,8 +74,13 @@ def train_cmd(
     """
     from penbot.train import train
 
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     given = dict(data=str(data), out=str(out), max_hours=max_hours, steps=steps, device=device and device.value,
-                 hidden=hidden, batch_size=batch_size, lr=lr, seed=seed)
+                 hidden=hidden, batch_size=batch_size, lr=lr, seed=seed, init=init and str(init), slant_aug=slant_aug,
+                 stretch_aug=stretch_aug, caps_weight=caps_weight)
     best = train(_train_config(given, resume))
     print(f"model: {best}")
 

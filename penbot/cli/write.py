@@ -6,15 +6,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from penbot.cli import app
+from penbot.cli import options as o
 from penbot.errors import PenbotError
 
 
 def _progress(enabled: bool):
-    if not enabled:
+    """A self-overwriting progress line on stderr, only when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
         return None
     last = [0.0]
 
@@ -45,69 +46,46 @@ def read_text_arg(text: str | None, file: Path | None) -> str:
     return text
 
 
-def build_options(style, bias, temperature, seed, page, orientation, margins, size, line_spacing, align, indent,
-                  drop_unknown, max_pages=None):
-    from penbot.layout import LayoutOptions, parse_page
-    from penbot.sample import SampleOptions
-    from penbot.write import WriteOptions
-
-    defaults = LayoutOptions()
-    layout = LayoutOptions(
-        size_mm=size if size is not None else defaults.size_mm,
-        line_spacing_mm=line_spacing if line_spacing is not None else defaults.line_spacing_mm,
-        align=align, indent_mm=indent, max_pages=max_pages, seed=seed,
-    )
-    if layout.size_mm <= 0 or layout.line_spacing_mm <= 0:
-        raise PenbotError("--size and --line-spacing must be positive")
-    if align not in ("left", "center", "right"):
-        raise PenbotError(f"--align must be left, center or right, not {align!r}")
-    return WriteOptions(
-        style=style, sample=SampleOptions(bias=bias, temperature=temperature, seed=seed),
-        page=parse_page(page, orientation, margins), layout=layout, drop_unknown=drop_unknown,
-    )
-
-
 @app.command("write")
 def write_cmd(
     text: str = typer.Argument(None, help="Text to write, or '-' to read standard input."),
     file: Path = typer.Option(None, "--file", "-f", help="Read the text from a UTF-8 file."),
     out: Path = typer.Option(Path("page.svg"), "--out", "-o", help="Output: .svg .png .gcode .hpgl .json"),
-    style: str = typer.Option("1", "--style", "-s", help="Style number, user style name, or 'none'."),
-    bias: float = typer.Option(None, help="Legibility: 0 = wild, 3 = very neat."),
-    temperature: float = typer.Option(1.0, help="Randomness left after the bias."),
-    seed: int = typer.Option(0, help="Same seed, same strokes."),
-    page: str = typer.Option("A4", help="A3-A6, Letter, Legal or WxH with units (e.g. 150x100mm)."),
-    orientation: str = typer.Option("portrait", help="portrait or landscape."),
-    margins: str = typer.Option("20mm", help="One value or top,right,bottom,left."),
-    size: float = typer.Option(None, help="Writing height in mm."),
-    line_spacing: float = typer.Option(None, help="Distance between lines in mm."),
-    align: str = typer.Option("left", help="left, center or right."),
-    indent: float = typer.Option(0.0, help="First-line indent of each paragraph, mm."),
-    drop_unknown: bool = typer.Option(False, help="Skip characters the model cannot write."),
-    model: Path = typer.Option(None, help="Model file (default: the shipped model)."),
-    pen_width: float = typer.Option(None, help="Pen width in mm (SVG/PNG)."),
-    color: str = typer.Option(None, help="Stroke colour (SVG/PNG)."),
-    profile: str = typer.Option(None, help="G-code profile (see README)."),
-    optimise: bool = typer.Option(True, help="Merge and sort strokes to cut pen-up travel."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    style: o.Style = o.DEFAULTS.style,
+    bias: o.Bias = o.DEFAULTS.bias,
+    temperature: o.Temperature = o.DEFAULTS.temperature,
+    seed: int = typer.Option(o.DEFAULTS.seed, help="Same seed, same strokes."),
+    page: o.Page = o.DEFAULTS.page,
+    orientation: o.Orientation = o.DEFAULTS.orientation,
+    margins: o.Margins = o.DEFAULTS.margins,
+    size: o.Size = o.DEFAULTS.size,
+    line_spacing: o.LineSpacing = o.DEFAULTS.line_spacing,
+    align: o.Align = o.DEFAULTS.align,
+    indent: o.Indent = o.DEFAULTS.indent,
+    drop_unknown: o.DropUnknown = o.DEFAULTS.drop_unknown,
+    model: o.Model = None,
+    pen_width: o.PenWidth = o.DEFAULTS.pen_width,
+    color: o.Color = o.DEFAULTS.color,
+    profile: o.Profile = o.DEFAULTS.profile,
+    optimise: o.Optimise = o.DEFAULTS.optimise,
+    quiet: o.Quiet = False,
 ) -> None:
     """Write TEXT in handwriting to a file.
 
     Example: penbot write "hello world" --style 3 --out page.svg
     """
-    from penbot.export import ExportOptions, write_pages
-    from penbot.sample import SampleOptions
+    from penbot.export import write_pages
+    from penbot.options import export_options, write_options
     from penbot.write import open_model, write_text
 
     t0 = time.time()
+    settings = o.settings_of(locals())
     body = read_text_arg(text, file)
-    opts = build_options(style, SampleOptions().bias if bias is None else bias, temperature, seed, page,
-                         orientation, margins, size, line_spacing, align, indent, drop_unknown)
-    export = _export_options(ExportOptions, pen_width, color, profile, optimise)
-    _check_writable(out)
+    opts, export = write_options(settings), export_options(settings)
+    check_output(out)
     net = open_model(model)
     doc = write_text(body, opts, net, progress=_progress(not quiet))
-    if not quiet:
+    if not quiet and sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 40 + "\r")
     for notice in doc.notices:
         print(f"penbot: note: {notice}", file=sys.stderr)
@@ -116,20 +94,8 @@ def write_cmd(
           f"{doc.resampled} re-sampled) in {time.time() - t0:.1f} s")
 
 
-def _export_options(cls, pen_width, color, profile, optimise):
-    kwargs = {"optimise": optimise}
-    if pen_width is not None:
-        if pen_width <= 0:
-            raise PenbotError("--pen-width must be positive")
-        kwargs["pen_width_mm"] = pen_width
-    if color is not None:
-        kwargs["color"] = color
-    if profile is not None:
-        kwargs["gcode_profile"] = profile
-    return cls(**kwargs)
-
-
-def _check_writable(out: Path) -> None:
+def check_output(out: Path) -> None:
+    """Refuse an output we cannot write before any work is done."""
     from penbot.export import WRITERS
 
     suffix = out.suffix.lower()
@@ -143,40 +109,35 @@ def _check_writable(out: Path) -> None:
 @app.command("free")
 def free_cmd(
     out: Path = typer.Option(Path("free.svg"), "--out", "-o", help="Output file."),
-    steps: int = typer.Option(300, help="How many pen points to write (about 7 per letter)."),
+    steps: int = typer.Option(300, min=1, max=20000, help="How many pen points to write (about 7 per letter)."),
     continue_from: Path = typer.Option(None, "--continue", help="Continue these strokes (SVG, JSON or InkML)."),
     bias: float = typer.Option(0.5, help="Neatness."),
     seed: int = typer.Option(0, help="Same seed, same strokes."),
-    size: float = typer.Option(None, help="Writing height in mm."),
+    size: o.Size = o.DEFAULTS.size,
     page: str = typer.Option("A5", help="Page size."),
     orientation: str = typer.Option("landscape", help="portrait or landscape."),
-    model: Path = typer.Option(None, help="Model file."),
+    model: o.Model = None,
 ) -> None:
     """Write handwriting-like scribbles with no text, or continue someone's strokes.
 
     Example: penbot free --steps 400 --seed 2 --out gibberish.png
     """
-    from penbot.export import ExportOptions, write_pages
-    from penbot.layout import LayoutOptions, PageDrawing, PlacedLine, parse_page
-    from penbot.sample import SampleOptions, sample_free
+    from penbot.export import write_pages
+    from penbot.layout import place_strokes
+    from penbot.options import export_options, write_options
+    from penbot.sample import sample_free
     from penbot.styles import read_strokes_file, style_from_polylines
     from penbot.write import open_model
 
     t0 = time.time()
-    _check_writable(out)
+    settings = o.settings_of(locals(), style=None, margins="15mm")
+    opts = write_options(settings)
+    check_output(out)
     net = open_model(model)
     prime = None
     if continue_from is not None:
         prime = style_from_polylines("continue", "x", read_strokes_file(continue_from)).strokes
-    strokes = sample_free(net, steps, SampleOptions(bias=bias, seed=seed), prime)
-    pg = parse_page(page, orientation, "15mm")
-    unit = size if size is not None else LayoutOptions().size_mm
-    polys = [p * unit for p in strokes.to_polylines()]
-    allp = np.concatenate(polys)
-    lo, hi = allp.min(0), allp.max(0)
-    usable_w = pg.width_mm - pg.margin_left - pg.margin_right
-    usable_h = pg.height_mm - pg.margin_top - pg.margin_bottom
-    scale = min(1.0, usable_w / max(hi[0] - lo[0], 1e-6), usable_h / max(hi[1] - lo[1], 1e-6))
-    placed = [(p - lo) * scale + [pg.margin_left, pg.margin_top] for p in polys]
-    paths = write_pages([PageDrawing(pg, [PlacedLine("", placed)])], out, ExportOptions())
+    strokes = sample_free(net, steps, opts.sample, prime)
+    drawing = place_strokes(strokes, opts.page, opts.layout)
+    paths = write_pages([drawing], out, export_options(settings))
     print(f"wrote {', '.join(map(str, paths))} ({len(strokes)} points) in {time.time() - t0:.1f} s")

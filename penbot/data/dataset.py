@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import zipfile
 import zlib
@@ -20,7 +21,8 @@ from penbot.data.iamondb import ReadReport, read_iamondb
 from penbot.errors import PenbotError
 from penbot.text import DEFAULT_ALPHABET, encode
 
-__all__ = ["LineSet", "load_lines", "split_by_writer", "make_batches", "Batch", "cache_dir"]
+__all__ = ["LineSet", "load_lines", "split_by_writer", "make_batches", "Batch", "cache_dir", "augment",
+           "caps_digit_weights"]
 
 CACHE_VERSION = 1
 
@@ -181,6 +183,13 @@ def rare_char_weights(texts: list[str], cap: float = 6.0, ref: float = 400.0) ->
     return np.array(w)
 
 
+def caps_digit_weights(texts: list[str], factor: float) -> np.ndarray:
+    """``factor`` for lines with a word of two or more capitals or digits (ALL-CAPS, numbers),
+    1 for the rest: those are the model's weakest kinds of text and rare in the data."""
+    pattern = re.compile(r"[A-Z][A-Z.'-]*[A-Z]|\d\S*\d")
+    return np.array([factor if pattern.search(t) else 1.0 for t in texts])
+
+
 @dataclass(frozen=True)
 class Batch:
     strokes: np.ndarray  # (B, T, 3) float32, padded
@@ -217,10 +226,28 @@ def join_lines(parts: list[np.ndarray], gap: float = 0.45) -> np.ndarray:
     return np.concatenate(out)
 
 
-def collate(ls: LineSet, items: list[Item] | np.ndarray, alphabet: str) -> Batch:
+def augment(offsets: np.ndarray, shear: float, stretch: float) -> np.ndarray:
+    """Offsets of the same line slanted by ``shear`` (dx += shear * dy) and widened by ``stretch``.
+
+    Slant and width are what a prime must convey; varying them per line (not per writer)
+    teaches the model to read them from the line it is continuing.
+    """
+    out = offsets.copy()
+    out[:, 0] = stretch * (offsets[:, 0] + shear * offsets[:, 1])
+    return out
+
+
+def collate(
+    ls: LineSet, items: list[Item] | np.ndarray, alphabet: str, rng: np.random.Generator | None = None,
+    slant: float = 0.0, stretch: float = 0.0,
+) -> Batch:
+    """Pad a batch; with ``rng``, each item gets a shear in ±``slant`` and a width factor in
+    exp(±``stretch``) (both lines of a joined item the same: one writer, one hand)."""
     items = [it if isinstance(it, Item) else Item((int(it),)) for it in items]
     seqs = [ls.line(it.lines[0]) if len(it.lines) == 1 else join_lines([ls.line(i) for i in it.lines])
             for it in items]
+    if rng is not None and (slant > 0 or stretch > 0):
+        seqs = [augment(s, rng.uniform(-slant, slant), float(np.exp(rng.uniform(-stretch, stretch)))) for s in seqs]
     codes = [np.zeros(1, np.int64) if it.drop_text else encode(" ".join(ls.texts[i] for i in it.lines), alphabet)
              for it in items]
     t, u = max(len(s) for s in seqs), max(len(c) for c in codes)

@@ -21,7 +21,7 @@ from penbot.export.options import ExportOptions
 from penbot.export.plotter import Travel, optimise_lines
 from penbot.export.png import render_png, write_png
 from penbot.export.svg import svg_string, write_svg
-from penbot.layout import PageDrawing
+from penbot.page import PageDrawing
 
 __all__ = [
     "ExportOptions",

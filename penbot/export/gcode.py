@@ -14,7 +14,7 @@ from pathlib import Path
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
 from penbot.export.plotter import plot_lines, to_document
-from penbot.layout import PageDrawing
+from penbot.page import PageDrawing
 
 __all__ = ["PENBOT_PROFILES", "load_profiles", "gcode_profiles", "write_gcode"]
 

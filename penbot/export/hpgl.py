@@ -7,8 +7,8 @@ from pathlib import Path
 
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
-from penbot.export.plotter import PX_PER_MM, plot_lines, to_document
-from penbot.layout import PageDrawing
+from penbot.export.plotter import plot_lines, to_document
+from penbot.page import PX_PER_MM, PageDrawing
 
 __all__ = ["hpgl_paper", "write_hpgl"]
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
-from penbot.layout import Page, PageDrawing, PlacedLine
+from penbot.page import Page, PageDrawing, PlacedLine, as_polylines
 
 __all__ = ["pages_to_dict", "pages_from_dict", "write_json", "read_json"]
 
@@ -52,11 +52,11 @@ def pages_from_dict(data: dict) -> list[PageDrawing]:
         m = d["margins_mm"]
         page = Page(float(d["width_mm"]), float(d["height_mm"]), m["top"], m["right"], m["bottom"], m["left"])
         lines = [
-            PlacedLine(ln["text"], [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in ln["strokes"]],
-                       float(ln.get("y_mm", 0.0)), float(ln.get("scale", 1.0)))
+            PlacedLine(ln["text"], tuple(as_polylines(ln["strokes"])), float(ln.get("y_mm", 0.0)),
+                       float(ln.get("scale", 1.0)))
             for ln in d["lines"]
         ]
-        out.append(PageDrawing(page, lines))
+        out.append(PageDrawing(page, tuple(lines)))
     return out
 
 

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from penbot.layout import PageDrawing
+from penbot.page import PX_PER_MM, PageDrawing
 
 if TYPE_CHECKING:
     import vpype as vp
 
-__all__ = ["PX_PER_MM", "Travel", "optimise_lines", "to_document", "plot_lines"]
+__all__ = ["Travel", "optimise_lines", "to_document", "plot_lines"]
 
-PX_PER_MM = 96 / 25.4  # vpype works in CSS pixels
 log = logging.getLogger("penbot")
 
 
@@ -40,28 +39,21 @@ def _complex(lines: list[np.ndarray]) -> vp.LineCollection:
 
 
 def optimise_lines(lines: list[np.ndarray], merge_tolerance: float = 0.05) -> tuple[list[np.ndarray], Travel]:
-    """vpype's ``linemerge`` then ``linesort`` (greedy, with flipping), in millimetres.
+    """vpype's own ``linemerge`` then ``linesort`` (greedy, with flipping), in millimetres.
 
     Merging joins strokes whose ends lie within ``merge_tolerance`` (one pen lift less
-    each); sorting starts each stroke at the nearest free end. The order is kept when
-    sorting would not shorten the travel, as ``linesort`` does.
+    each); sorting starts each stroke at the nearest free end and keeps the order when
+    that would not shorten the travel. The commands are unit-free, so they run on mm.
     """
     import vpype as vp
+    import vpype_cli
 
     lc = _complex(lines)
-    before = lc.pen_up_length()[0]
-    count = len(lc)
-    lc.merge(merge_tolerance, flip=True)
-    if len(lc) > 1:
-        index = vp.LineIndex(lc[1:], reverse=True)
-        out = lc.clone([lc[0]])
-        while len(index) > 0:
-            idx, reverse = index.find_nearest(out[-1][-1])
-            line = index.pop(idx)
-            if line is not None:
-                out.append(np.flip(line) if reverse else line)
-        if out.pen_up_length()[0] < lc.pen_up_length()[0]:
-            lc = out
+    before, count = lc.pen_up_length()[0], len(lc)
+    doc = vp.Document()
+    doc.add(lc, 1)
+    doc = vpype_cli.execute(f"linemerge --tolerance {merge_tolerance:.9g}px linesort", document=doc)
+    lc = doc.layers[1] if doc.layers else vp.LineCollection()
     travel = Travel(float(before), float(lc.pen_up_length()[0]), count, len(lc))
     log.info(
         "pen-up travel %.0f mm -> %.0f mm, strokes %d -> %d",

@@ -8,7 +8,7 @@ from PIL import Image, ImageColor, ImageDraw
 
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
-from penbot.layout import PageDrawing
+from penbot.page import PageDrawing
 
 __all__ = ["render_png", "write_png"]
 

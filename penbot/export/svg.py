@@ -8,7 +8,7 @@ import svgwrite
 from svgwrite.extensions import Inkscape
 
 from penbot.export.options import ExportOptions
-from penbot.layout import PageDrawing
+from penbot.page import PageDrawing
 
 __all__ = ["write_svg", "svg_string"]
 

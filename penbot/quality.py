@@ -1,0 +1,97 @@
+"""Rules that judge a sampled line: is it bad enough to re-sample, and is there a stray tail to cut.
+
+The thresholds are parameters (``LineRules``), as whisper keeps its fallback thresholds,
+so a caller can tighten or loosen them and every rule can be tested on its own. Units are
+the model's normalised ones: line height 1, about 0.54 units per character.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LineRules", "check_line", "trim_tail"]
+
+
+@dataclass(frozen=True)
+class LineRules:
+    """Loose bounds around what real lines do; outside them a line is re-sampled."""
+
+    max_height: float = 3.0  # total vertical extent of the ink
+    max_band: float = 2.0  # 5th-95th percentile of y
+    min_width_per_char: float = 0.15  # width + slack must be at least this per character
+    max_width_per_char: float = 1.3  # ... and at most this
+    width_slack: float = 0.3
+    width_slack_max: float = 0.6
+    # the last letter is often drawn after the window has moved past the text: up to about
+    # one letter (~8 points) past the end is normal; much more is the model running on
+    max_points_past_end: int = 14
+    skipped_chars_per: int = 12  # more than one missed character per this many fails the line
+    tail_gap: float = 0.15  # a trailing mark must start this far right of the ink before it
+    dot_mark: float = 0.2  # after a final "." or ",", a mark bigger than this is a stray bar
+
+
+def check_line(
+    offsets: np.ndarray, text: str, focus: np.ndarray, start: int, hit_cap: bool, rules: LineRules = LineRules()
+) -> str:
+    """Why a sampled line looks bad, or "" when it passes.
+
+    ``focus`` is, per step, the index of the character the attention window weighs most
+    (``argmax phi``); ``start`` is the index of the line's first character in the encoded
+    text (after the style sample's text).
+    """
+    if hit_cap:
+        return "did not finish (the attention stalled)"
+    if len(offsets) < 2:
+        return "no ink"
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    n_chars = max(1, len(text.strip()))
+    width = np.ptp(pts[:, 0])
+    lo, hi = np.percentile(pts[:, 1], [5, 95])
+    if np.ptp(pts[:, 1]) > rules.max_height or (hi - lo) > rules.max_band:
+        return "strokes far outside the line"
+    lo_w = rules.min_width_per_char * n_chars
+    hi_w = rules.max_width_per_char * n_chars + rules.width_slack_max
+    if not lo_w <= width + rules.width_slack <= hi_w:
+        return f"width unlike the text ({width / n_chars:.2f} units per character)"
+    if len(focus):
+        focus = np.asarray(focus)
+        past_end = int(np.sum(focus >= start + len(text)))
+        if past_end > rules.max_points_past_end:
+            return f"wrote on past the end of the text ({past_end} points)"
+        seen = set(focus.tolist())
+        missed = [u for u in range(start, start + len(text)) if text[u - start] != " " and u not in seen]
+        if len(missed) > max(1, len(text) // rules.skipped_chars_per):
+            return f"skipped {len(missed)} characters"
+    return ""
+
+
+def trim_tail(
+    offsets: np.ndarray, focus: np.ndarray, end: int, after_dot: bool = False, rules: LineRules = LineRules()
+) -> np.ndarray:
+    """Drop a stray mark written after the line's last character.
+
+    The Graves stop rule fires only when the window weighs the position past the last
+    character most; a pen lift just before that lets the model begin a new mark. Such a
+    trailing stroke is drawn entirely with the window past the end *and* starts right of
+    all the ink before it, after a gap. The window alone is no reason to cut: the last
+    letter itself is often drawn after the window moved on. After a final full stop or
+    comma (``after_dot``) nothing real follows, so a stroke after a gap that is mostly
+    past the end and bigger than a dot is cut too (the model's tall stray bar).
+    """
+    if not len(offsets) or len(focus) != len(offsets):
+        return offsets
+    pts = np.cumsum(offsets[:, :2], axis=0)
+    ends = np.flatnonzero(offsets[:, 2] > 0.5)
+    starts = np.r_[0, ends[:-1] + 1]
+    keep_to = len(offsets)
+    for a, b in zip(starts[::-1], ends[::-1]):
+        if a == 0 or pts[a : b + 1, 0].min() < pts[:a, 0].max() + rules.tail_gap:
+            break
+        past = np.asarray(focus[a : b + 1]) >= end
+        size = float(np.ptp(pts[a : b + 1], axis=0).max())
+        if not (past.all() or (after_dot and past.mean() >= 0.5 and size > rules.dot_mark)):
+            break
+        keep_to = a
+    return offsets[:keep_to]
