@@ -20,7 +20,6 @@ import argparse
 import csv
 import io
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -33,7 +32,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+
+from penbot.readback import Reader, RenderOptions, char_errors, rapidocr_reader, render_strokes
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_LINES = HERE / "legibility_lines.txt"
@@ -65,52 +66,6 @@ def read_bench_lines(path: Path = DEFAULT_LINES) -> list[BenchLine]:
 
 # --- rendering -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class RenderOptions:
-    """How a line becomes an OCR image. 1 normalised unit = the writing height (x-height
-    plus ascender/descender band), so 34 px/unit gives images of about 60-80 px.
-
-    Chosen on 100 real validation lines: a tight 4 px margin read best with PP-OCR
-    (CER 8.3 % against 9.6 % with 12 px; on generated lines 6.0 % against 9.4 %), and
-    Tesseract is indifferent to it; 24-48 px/unit and pens of 0.05-0.1 units change little."""
-
-    px_per_unit: float = 34.0
-    pen_width: float = 0.07  # in units: about a 0.4 mm pen on 6 mm writing
-    pad_px: int = 4
-    supersample: int = 4  # draw large, then shrink: antialiased strokes
-    max_width_px: int = 6000
-
-
-def render_polylines(polylines: Sequence[np.ndarray], opts: RenderOptions = RenderOptions()) -> np.ndarray:
-    """Grayscale uint8 image (white paper, black ink) of polylines in normalised units (y down)."""
-    polys = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polylines if len(p)]
-    if not polys:
-        return np.full((2 * opts.pad_px + 32, 2 * opts.pad_px + 32), 255, np.uint8)
-    pts = np.concatenate(polys)
-    # crop to the band where the ink is, so one stray dot cannot shrink the writing
-    ylo, yhi = np.percentile(pts[:, 1], [1, 99])
-    band = max(yhi - ylo, 0.5)
-    y0, y1 = max(pts[:, 1].min(), ylo - 0.6 * band), min(pts[:, 1].max(), yhi + 0.6 * band)
-    x0, x1 = pts[:, 0].min(), pts[:, 0].max()
-    scale = opts.px_per_unit
-    if (x1 - x0) * scale + 2 * opts.pad_px > opts.max_width_px:  # a run-away line: keep it readable
-        scale = (opts.max_width_px - 2 * opts.pad_px) / max(x1 - x0, 1e-6)
-    ss = opts.supersample
-    w = int(np.ceil((x1 - x0) * scale)) + 2 * opts.pad_px
-    h = int(np.ceil((y1 - y0) * scale)) + 2 * opts.pad_px
-    img = Image.new("L", (w * ss, h * ss), 255)
-    draw = ImageDraw.Draw(img)
-    width = max(1, round(opts.pen_width * scale * ss))
-    r = width / 2
-    for p in polys:
-        q = ((p - [x0, y0]) * scale + opts.pad_px) * ss
-        if len(q) > 1:
-            draw.line([tuple(v) for v in q], fill=0, width=width, joint="curve")
-        for v in (q[0], q[-1]):  # round caps (and dots for single points)
-            draw.ellipse([v[0] - r, v[1] - r, v[0] + r, v[1] + r], fill=0)
-    return np.asarray(img.resize((w, h), Image.Resampling.LANCZOS))
-
-
 def save_png(path: Path, image: np.ndarray) -> None:
     from penbot.atomic import atomic_write_bytes
 
@@ -120,29 +75,6 @@ def save_png(path: Path, image: np.ndarray) -> None:
 
 
 # --- readers -------------------------------------------------------------------------------
-
-Reader = Callable[[Sequence[np.ndarray]], list[str]]  # many line images -> their texts
-
-
-def rapidocr_reader() -> Reader:
-    """PP-OCRv6 text recogniser on the whole line (no detection, no orientation pass)."""
-    from rapidocr import RapidOCR
-
-    engine = RapidOCR(params={
-        "Global.log_level": "error",
-        "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-    })
-
-    def read(images: Sequence[np.ndarray]) -> list[str]:
-        out = []
-        for image in images:
-            res = engine(image, use_det=False, use_cls=False, use_rec=True)
-            out.append(" ".join(t for t in (getattr(res, "txts", None) or ()) if t))
-        return out
-
-    return read
-
 
 _PAGE = "<<penbot-page>>"
 
@@ -181,32 +113,6 @@ def tesseract_reader() -> Reader | None:
 
 
 # --- scoring -------------------------------------------------------------------------------
-
-_NOT_WORD = re.compile(r"[^a-z0-9\s]")
-
-
-def normalise(text: str) -> str:
-    """Lowercase, punctuation dropped, whitespace collapsed: what both readers can agree on."""
-    return " ".join(_NOT_WORD.sub("", text.lower()).split())
-
-
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def char_errors(reference: str, hypothesis: str, spaces: bool = True) -> tuple[int, int]:
-    """(edit distance, reference length) after normalisation."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    if not spaces:
-        ref, hyp = ref.replace(" ", ""), hyp.replace(" ", "")
-    return levenshtein(ref, hyp), len(ref)
-
 
 # --- the benchmark -------------------------------------------------------------------------
 
@@ -329,7 +235,7 @@ def run_benchmark(
                     bl.text, bl.category, label, s.attempts, s.problem, capped,
                     (xmax - xmin) / max(1, len(bl.text)),
                 ))
-                images.append(render_polylines(s.strokes.to_polylines(), render))
+                images.append(render_strokes(s.strokes, render))
     _mark_runaways(results)
     ocr_s = _ocr_all(results, images, readers, save_dir, log)
     report = Report(results, list(readers), tuple(t_sample), ocr_s, since(t_start),
@@ -363,7 +269,7 @@ def run_real(
         xmin, _, xmax, _ = strokes.bounds()
         text = ls.texts[int(i)]
         results.append(LineResult(text, "real", "real", width_per_char=(xmax - xmin) / max(1, len(text))))
-        images.append(render_polylines(strokes.to_polylines(), render))
+        images.append(render_strokes(strokes, render))
     _mark_runaways(results)
     ocr_s = _ocr_all(results, images, readers, save_dir, log)
     report = Report(results, list(readers), (0.0, 0.0), ocr_s, since(t_start),

@@ -71,6 +71,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from penbot.atomic import atomic_write_text
+from penbot.checkpoint import model_digest
 from penbot.errors import PenbotError
 from penbot.export import WRITERS, ExportOptions, output_paths, write_pages
 from penbot.model import HandwritingModel
@@ -224,18 +225,18 @@ def _split_pattern(pattern: str) -> tuple[Path, Fields, str]:
     pattern = str(pattern)
     cut = max(pattern.rfind("/"), pattern.rfind(os.sep))
     folder_text, name = pattern[: cut + 1], pattern[cut + 1:]
-    folder_parts = _parse_fields(folder_text, "--out folder") if folder_text else []
+    folder_parts = _parse_fields(folder_text, "output folder") if folder_text else []
     if any(n is not None for _l, n, _s, _c in folder_parts):
-        raise PenbotError(f"--out {pattern!r}: placeholders are allowed only in the file name, not the folder")
+        raise PenbotError(f"output pattern {pattern!r}: placeholders are allowed only in the file name, not the folder")
     folder = Path("".join(lit for lit, *_ in folder_parts) or ".")
-    parts = _parse_fields(name, "--out")
+    parts = _parse_fields(name, "output pattern")
     if not _used(parts):
-        raise PenbotError(f"--out {pattern!r} has no {{column}} placeholder: every row would overwrite one file")
+        raise PenbotError(f"output pattern {pattern!r} has no {{column}} placeholder: every row would write one file")
     last_lit = parts[-1][0] if parts[-1][1] is None else ""
     suffix = Path("x" + last_lit).suffix
     if suffix.lower() not in WRITERS:
         kinds = ", ".join(WRITERS)
-        raise PenbotError(f"--out {pattern!r}: the file name must end in a literal extension ({kinds})")
+        raise PenbotError(f"output pattern {pattern!r}: the file name must end in a literal extension ({kinds})")
     parts = [*parts[:-1], (last_lit[: -len(suffix)], None, "", None)]
     return folder, parts, suffix.lower()
 
@@ -253,12 +254,12 @@ def _decode(path: Path, encoding: str, what: str) -> str:
     try:
         return data.decode(codec)
     except LookupError:
-        raise PenbotError(f"unknown --encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
+        raise PenbotError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        hint = "save it as UTF-8, or pass --encoding latin-1 (or cp1252)" if codec == "utf-8-sig" else \
-            "check --encoding"
+        hint = "save it as UTF-8, or read it as latin-1 (or cp1252)" if codec == "utf-8-sig" else \
+            "check the encoding"
         raise PenbotError(
             f"{path}: not valid {encoding} at line {line}, column {col} (byte 0x{data[exc.start]:02x}); {hint}"
         ) from None
@@ -349,11 +350,11 @@ def plan_batch(
     csv_path, template = Path(csv_path), Path(template)
     folder, name_parts, suffix = _split_pattern(out)
     if folder.exists() and not folder.is_dir():
-        raise PenbotError(f"--out: {folder} is not a folder")
+        raise PenbotError(f"output folder {folder} is not a folder")
     body_parts = _parse_fields(_decode(template, encoding, "template"), f"template {template}")
     header, rows = _read_csv(csv_path, encoding)
     _check_columns(_used(body_parts), header, f"template {template}", csv_path)
-    _check_columns(_used(name_parts), header, "--out", csv_path)
+    _check_columns(_used(name_parts), header, "the output pattern", csv_path)
     styles: dict[str, str | PenbotError] = {}
     _style_digest(write_options(settings, sample).style, styles)  # the command's own options: valid before any row
     inputs = tuple(p.resolve() for p in (csv_path, template))
@@ -453,16 +454,8 @@ def _clash(letter: Letter, pages: int, owners: dict[str, str]) -> str:
         owner = owners.get(target.name.casefold(), letter.output)
         if owner != letter.output:
             return (f"its {pages} pages would be written as {target.name}, which belongs to {owner}: "
-                    "change --out or use --max-pages 1")
+                    "change the output pattern or allow 1 page per letter")
     return ""
-
-
-def _fingerprint(model: HandwritingModel) -> str:
-    h = hashlib.sha256(model.cfg.to_json().encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def _key(letter: Letter, export: ExportOptions, model_fp: str) -> str:
@@ -504,7 +497,7 @@ def run_batch(
     the manifest and ``errors.csv`` are saved.
     """
     if chunk < 1:
-        raise PenbotError(f"--chunk must be at least 1, got {chunk}")
+        raise PenbotError(f"chunk must be at least 1 letter, got {chunk}")
     t0 = time.time()
     export = export if export is not None else ExportOptions()
     model = model if model is not None else open_model()
@@ -512,7 +505,7 @@ def run_batch(
         plan.folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PenbotError(f"{plan.folder}: cannot create the output folder ({exc.strerror})") from None
-    model_fp = _fingerprint(model)
+    model_fp = model_digest(model)
     manifest = _load_manifest(plan.folder)
     _remove_stale_temps(plan.folder, [m.output for m in plan.letters])
     keys = {m.output: _key(m, export, model_fp) for m in plan.letters}

@@ -132,11 +132,10 @@ def write_previews(model: HandwritingModel, names: list[str], out_dir: Path, she
     from PIL import Image, ImageDraw
 
     from penbot.export import ExportOptions, write_pages
-    from penbot.layout import LayoutOptions, parse_page
-    from penbot.write import WriteOptions, write_documents
+    from penbot.options import Settings, write_options
+    from penbot.write import write_documents
 
-    opts = [WriteOptions(style=n, page=parse_page("200x22mm", margins="3mm"),
-                         layout=LayoutOptions(size_mm=6.0, line_spacing_mm=10.0)) for n in names]
+    opts = [write_options(Settings(style=n, page="200x22mm", margins="3mm", size=6.0)) for n in names]
     docs = write_documents([text] * len(names), opts, model)
     labels = [Path(n).stem if n.endswith(".json") else n for n in names]
     paths = []

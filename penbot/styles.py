@@ -195,7 +195,7 @@ def style_from_polylines(name: str, text: str, polylines: list[np.ndarray], deci
     """Normalise a handwriting sample like the training data (level, height 1, origin)."""
     text = " ".join(text.split())
     if not text:
-        raise PenbotError("a style needs the text its strokes say (--text)")
+        raise PenbotError("a style needs the text its strokes say", about="style_text")
     bad = sorted({c for c in text if c not in DEFAULT_ALPHABET})
     if bad:
         raise PenbotError(f"style text has characters the model cannot write: {''.join(bad)!r}")

@@ -80,9 +80,7 @@ def fold_text(text: str, alphabet: str = DEFAULT_ALPHABET, drop_unknown: bool = 
             + ("…" if len(pos) > 3 else "")
             for ch, pos in bad.items()
         ]
-        raise PenbotError(
-            "cannot write character(s): " + "; ".join(parts) + " (use --drop-unknown to skip them)"
-        )
+        raise PenbotError("cannot write character(s): " + "; ".join(parts), about="unknown_characters")
     return FoldResult("".join(out), folded, "".join(dropped))
 
 

@@ -70,7 +70,7 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise PenbotError("--device cuda: no CUDA device is available")
+        raise PenbotError("device cuda: no CUDA device is available")
     return torch.device(name)
 
 
@@ -153,7 +153,7 @@ def train(cfg: TrainConfig) -> Path:
     out = Path(cfg.out)
     last, best = out / "last.pt", out / "best.pt"
     if cfg.resume and not last.is_file():
-        raise PenbotError(f"--resume: nothing to resume in {out} (no last.pt)")
+        raise PenbotError(f"nothing to resume in {out} (no last.pt)")
     device = _device(cfg.device)
     torch.manual_seed(cfg.seed)
     ls = load_lines(cfg.data, CleanConfig(decimate=cfg.decimate))

@@ -13,17 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from penbot.checkpoint import load_model
 from penbot.errors import PenbotError
 from penbot.layout import drive_layouts, layout_text
-from penbot.model import HandwritingModel
 from penbot.options import WriteOptions
 from penbot.page import PageDrawing
+from penbot.runtime import StepRunner, as_runner, open_runner
 from penbot.sample import LineRequest, sample_lines
 from penbot.strokes import Strokes
-from penbot.styles import load_style
+from penbot.styles import Style, load_style
 from penbot.text import fold_text
+
+if TYPE_CHECKING:  # torch is needed only for a .pt model, never to import this module
+    from penbot.model import HandwritingModel
 
 __all__ = ["WriteOptions", "Document", "write_text", "write_documents", "default_model_path", "open_model"]
 
@@ -38,18 +41,20 @@ class Document:
 
 
 def default_model_path() -> Path:
-    return Path(str(resources.files("penbot") / "weights" / "default.pt"))
+    """The shipped model as an exported step graph: writing with it needs no torch."""
+    return Path(str(resources.files("penbot") / "weights" / "default.onnx"))
 
 
-def open_model(path: str | Path | None = None) -> HandwritingModel:
-    """Load a model file (the shipped one by default), safely."""
+def open_model(path: str | Path | None = None) -> StepRunner:
+    """A step runner for a model file (the shipped one by default), loaded safely: an ``.onnx``
+    step graph runs on ONNX Runtime; a ``.pt`` file needs torch (``pip install "penbot[train]"``)."""
     path = Path(path) if path else default_model_path()
     if not path.is_file():
         raise PenbotError(f"{path}: model file not found")
-    return load_model(path)
+    return open_runner(path)
 
 
-def _prepare(text: str, options: WriteOptions, alphabet: str) -> tuple[str, list[str], object]:
+def _prepare(text: str, options: WriteOptions, alphabet: str) -> tuple[str, list[str], Style | None]:
     if not text or not text.strip():
         raise PenbotError("nothing to write: the text is empty")
     folded = fold_text(text, alphabet, drop_unknown=options.drop_unknown)
@@ -68,14 +73,14 @@ def _prepare(text: str, options: WriteOptions, alphabet: str) -> tuple[str, list
 def write_documents(
     texts: Sequence[str],
     options: Sequence[WriteOptions],
-    model: HandwritingModel | None = None,
+    model: StepRunner | HandwritingModel | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Document | PenbotError]:
     """Write many documents together; a failing document becomes its error, the rest go on."""
-    model = model or open_model()
+    model = as_runner(model) if model is not None else open_model()  # a torch model is packed once, not per round
     t0 = time.time()
     results: list[Document | PenbotError | None] = [None] * len(texts)
-    prepared: dict[int, tuple[list[str], object]] = {}
+    prepared: dict[int, tuple[list[str], Style | None]] = {}
     gens, gen_doc = [], []
     for i, (text, opt) in enumerate(zip(texts, options, strict=True)):
         try:
@@ -116,13 +121,13 @@ def write_documents(
         if isinstance(pages, PenbotError):
             results[doc] = pages
         elif doc in failures:
-            results[doc] = PenbotError(failures[doc] + "; try another --seed or a higher --bias")
+            results[doc] = PenbotError(failures[doc] + "; try another seed or a higher bias", about="seed")
         else:
             results[doc] = Document(pages, prepared[doc][0], counts[doc][0], counts[doc][1], time.time() - t0)
     return [r if r is not None else PenbotError("not written") for r in results]
 
 
-def write_text(text: str, options: WriteOptions = WriteOptions(), model: HandwritingModel | None = None,
+def write_text(text: str, options: WriteOptions = WriteOptions(), model: StepRunner | HandwritingModel | None = None,
                progress: Callable[[int, int], None] | None = None) -> Document:
     """Write one text into pages; raises PenbotError on any problem."""
     result = write_documents([text], [options], model, progress)[0]

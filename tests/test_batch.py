@@ -135,7 +135,7 @@ def test_latin1_is_reported_with_its_line_or_read_when_asked(tmp_path: Path) -> 
     ("id,last\n1,A\n", "Hi {last}", "{id}/x{id}.svg", "only in the file name"),
     ("id,last\n1,A\n", "Hi {last}", "{id}.docx", "literal extension"),
     ("id,last\n1,A\n", "Hi {last}", "{id}.{last}", "literal extension"),
-    ("id,last\n1,A\n", "Hi {last}", "{ghost}.svg", r"--out uses \{ghost\}"),
+    ("id,last\n1,A\n", "Hi {last}", "{ghost}.svg", r"output pattern uses \{ghost\}"),
     ("", "Hi {last}", "{id}.svg", "empty"),
     ("\n\n", "Hi {last}", "{id}.svg", "empty"),
     ("id,last\n", "Hi {last}", "{id}.svg", "header but no rows"),
@@ -160,7 +160,7 @@ def test_missing_inputs_and_bad_options_fail_before_work(tmp_path: Path) -> None
         plan_batch(tmp_path / "nope.csv", tpl, str(tmp_path / "{id}.svg"), SETTINGS)
     with pytest.raises(PenbotError, match="template not found"):
         plan_batch(src, tmp_path / "nope.txt", str(tmp_path / "{id}.svg"), SETTINGS)
-    with pytest.raises(PenbotError, match="unknown --encoding"):
+    with pytest.raises(PenbotError, match="unknown encoding"):
         plan_batch(src, tpl, str(tmp_path / "{id}.svg"), SETTINGS, encoding="klingon")
     with pytest.raises(PenbotError, match="align"):
         plan_batch(src, tpl, str(tmp_path / "{id}.svg"), replace(SETTINGS, align="middle"))

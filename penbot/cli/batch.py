@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -11,6 +12,7 @@ import typer
 from penbot.cli import app
 from penbot.cli import options as o
 from penbot.errors import PenbotError
+from penbot.options import Settings
 
 _HELP = (
     "Write one letter per row of CSV_FILE: the --template with {column} placeholders filled in.\n\n"
@@ -60,38 +62,25 @@ class _Progress:
 
 
 @app.command("batch", help=_HELP)
+@o.with_settings
 def batch_cmd(
     csv_file: Path = typer.Argument(..., help="CSV with a header line of column names."),
     template: Path = typer.Option(..., "--template", "-t", help="Letter text with {column} placeholders."),
     out: str = typer.Option(..., "--out", "-o", help="Output pattern, e.g. 'out/{id}-{name}.svg' (.svg .png ...)."),
-    style: o.Style = o.DEFAULTS.style,
-    bias: o.Bias = o.DEFAULTS.bias,
-    temperature: o.Temperature = o.DEFAULTS.temperature,
     seed: int = typer.Option(o.DEFAULTS.seed, help="Base seed; each row without a seed column gets its own from it."),
-    page: o.Page = o.DEFAULTS.page,
-    orientation: o.Orientation = o.DEFAULTS.orientation,
-    margins: o.Margins = o.DEFAULTS.margins,
-    size: o.Size = o.DEFAULTS.size,
-    line_spacing: o.LineSpacing = o.DEFAULTS.line_spacing,
-    align: o.Align = o.DEFAULTS.align,
-    indent: o.Indent = o.DEFAULTS.indent,
     max_pages: int = typer.Option(1, min=0, help="A letter needing more pages fails; 0 = no limit."),
-    drop_unknown: o.DropUnknown = o.DEFAULTS.drop_unknown,
     model: o.Model = None,
-    pen_width: o.PenWidth = o.DEFAULTS.pen_width,
-    color: o.Color = o.DEFAULTS.color,
-    profile: o.Profile = o.DEFAULTS.profile,
-    optimise: o.Optimise = o.DEFAULTS.optimise,
     chunk: int = typer.Option(16, help="Letters written together in one sampling loop."),
     force: bool = typer.Option(False, "--force", help="Rewrite letters that are already complete."),
     encoding: str = typer.Option("utf-8", help="Encoding of the CSV and the template (e.g. latin-1)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line; errors and summary only."),
+    settings: Settings = o.DEFAULTS,
 ) -> None:
     from penbot.batch import plan_batch, run_batch
     from penbot.options import export_options
     from penbot.write import open_model
 
-    settings = o.settings_of(locals(), max_pages=max_pages or None)
+    settings = replace(settings, max_pages=max_pages or None)
     if chunk < 1:
         raise PenbotError(f"--chunk must be at least 1, got {chunk}")
     export = export_options(settings)

@@ -6,6 +6,10 @@ Each alias carries its flag and help; the default of a parameter is the library'
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +18,8 @@ import typer
 from penbot.options import Settings
 
 __all__ = ["Style", "Bias", "Temperature", "Page", "Orientation", "Margins", "Size", "LineSpacing", "Align", "Indent",
-           "DropUnknown", "Model", "PenWidth", "Color", "Profile", "Optimise", "Quiet", "DEFAULTS", "settings_of"]
+           "DropUnknown", "Model", "PenWidth", "Color", "Profile", "Optimise", "Quiet", "DEFAULTS", "SHARED",
+           "settings_of", "with_settings"]
 
 DEFAULTS = Settings()
 
@@ -37,7 +42,34 @@ Optimise = Annotated[bool, typer.Option(help="Merge and sort strokes to cut pen-
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 
 
+# the writing settings every writing command takes, in --help order
+SHARED = (("style", Style), ("bias", Bias), ("temperature", Temperature), ("page", Page),
+          ("orientation", Orientation), ("margins", Margins), ("size", Size), ("line_spacing", LineSpacing),
+          ("align", Align), ("indent", Indent), ("drop_unknown", DropUnknown), ("pen_width", PenWidth),
+          ("color", Color), ("profile", Profile), ("optimise", Optimise))
+
+
 def settings_of(values: dict, **extra: object) -> Settings:
     """A ``Settings`` from a command's parameters (those that are settings; the rest ignored)."""
     known = set(Settings.__dataclass_fields__)
     return Settings(**{k: v for k, v in {**values, **extra}.items() if k in known})
+
+
+def with_settings(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the ``SHARED`` options, declared once, and call it with them as one
+    ``settings: Settings`` (with any other parameter named like a setting, e.g. ``seed``)."""
+    own = [p for name, p in inspect.signature(func).parameters.items() if name != "settings"]
+    hints = {k: v for k, v in typing.get_type_hints(func, include_extras=True).items() if k != "settings"}
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=getattr(DEFAULTS, name),
+                                annotation=alias) for name, alias in SHARED]
+    names = set(Settings.__dataclass_fields__)
+
+    @functools.wraps(func)
+    def command(**kwargs: object) -> None:
+        settings = Settings(**{k: v for k, v in kwargs.items() if k in names})
+        return func(settings=settings, **{k: v for k, v in kwargs.items() if k not in dict(SHARED)})
+
+    own = [p.replace(annotation=hints.get(p.name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    command.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    command.__annotations__ = {**hints, **dict(SHARED)}
+    return command

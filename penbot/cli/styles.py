@@ -43,13 +43,11 @@ def show_cmd(
     Example: penbot styles show 3 --out preview.png
     """
     from penbot.export import ExportOptions, write_pages
-    from penbot.layout import LayoutOptions, parse_page
-    from penbot.sample import SampleOptions
-    from penbot.write import WriteOptions, open_model, write_text
+    from penbot.options import Settings, write_options
+    from penbot.write import open_model, write_text
 
     t0 = time.time()
-    opts = WriteOptions(style=name, sample=SampleOptions(seed=seed), page=parse_page("220x30mm", margins="4mm"),
-                        layout=LayoutOptions(size_mm=6.0, line_spacing_mm=10.0))
+    opts = write_options(Settings(style=name, seed=seed, page="220x30mm", margins="4mm", size=6.0))
     doc = write_text(text, opts, open_model(model))
     paths = write_pages(doc.pages, out, ExportOptions(png_dpi=150))
     print(f"wrote {', '.join(map(str, paths))} in {time.time() - t0:.1f} s")
@@ -79,8 +77,7 @@ def make_cmd(
     bias: float = typer.Option(0.8, help="Bias of the candidate samples (lower = more varied hands)."),
     seed: int = typer.Option(0, help="Seed of the first candidate."),
     sheet: Path = typer.Option(None, help="Also write all previews on one sheet (PNG)."),
-    ocr: bool = typer.Option(False, help="Keep only hands that read back well with RapidOCR (needs .[bench] and a "
-                                         "repository checkout: it uses benchmarks/legibility.py)."),
+    ocr: bool = typer.Option(False, help="Keep only hands that read back well with RapidOCR (extra 'ocr')."),
     model: Path = typer.Option(None, help="Model file."),
 ) -> None:
     """Build a style library from the model's own samples (maintainers: the shipped styles/).
@@ -89,38 +86,12 @@ def make_cmd(
 
     Example: penbot styles make --out styles --count 12 --sheet examples/styles.png
     """
+    from penbot.readback import ocr_scorer
     from penbot.stylebook import make_styles, write_previews
     from penbot.write import open_model
 
     t0 = time.time()
     net = open_model(model)
-    styles = make_styles(net, out, count, candidates, bias, seed, score=_ocr_scorer() if ocr else None)
+    styles = make_styles(net, out, count, candidates, bias, seed, score=ocr_scorer() if ocr else None)
     write_previews(net, [str(out / f"{s.name}.json") for s in styles], out, sheet)
     print(f"made {len(styles)} styles in {out} in {time.time() - t0:.0f} s")
-
-
-def _ocr_scorer():
-    """Character error rate of written lines read by RapidOCR, via the legibility benchmark."""
-    import importlib.util
-    import sys
-
-    from penbot.errors import PenbotError
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "legibility.py"
-    if not path.is_file():
-        raise PenbotError("--ocr needs a repository checkout (benchmarks/legibility.py)")
-    spec = importlib.util.spec_from_file_location("penbot_legibility", path)
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = bench  # dataclasses look their module up while it loads
-    spec.loader.exec_module(bench)
-    try:
-        read = bench.rapidocr_reader()
-    except ImportError:
-        raise PenbotError("--ocr needs RapidOCR: pip install '.[bench]'") from None
-
-    def score(lines, texts) -> float:
-        got = read([bench.render_polylines(s.to_polylines()) for s in lines])
-        errs = [bench.char_errors(t, g) for t, g in zip(texts, got, strict=True)]
-        return sum(e for e, _ in errs) / max(1, sum(n for _, n in errs))
-
-    return score

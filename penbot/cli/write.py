@@ -11,6 +11,7 @@ import typer
 from penbot.cli import app
 from penbot.cli import options as o
 from penbot.errors import PenbotError
+from penbot.options import Settings
 
 
 def _progress(enabled: bool):
@@ -47,28 +48,15 @@ def read_text_arg(text: str | None, file: Path | None) -> str:
 
 
 @app.command("write")
+@o.with_settings
 def write_cmd(
     text: str = typer.Argument(None, help="Text to write, or '-' to read standard input."),
     file: Path = typer.Option(None, "--file", "-f", help="Read the text from a UTF-8 file."),
     out: Path = typer.Option(Path("page.svg"), "--out", "-o", help="Output: .svg .png .gcode .hpgl .json"),
-    style: o.Style = o.DEFAULTS.style,
-    bias: o.Bias = o.DEFAULTS.bias,
-    temperature: o.Temperature = o.DEFAULTS.temperature,
     seed: int = typer.Option(o.DEFAULTS.seed, help="Same seed, same strokes."),
-    page: o.Page = o.DEFAULTS.page,
-    orientation: o.Orientation = o.DEFAULTS.orientation,
-    margins: o.Margins = o.DEFAULTS.margins,
-    size: o.Size = o.DEFAULTS.size,
-    line_spacing: o.LineSpacing = o.DEFAULTS.line_spacing,
-    align: o.Align = o.DEFAULTS.align,
-    indent: o.Indent = o.DEFAULTS.indent,
-    drop_unknown: o.DropUnknown = o.DEFAULTS.drop_unknown,
     model: o.Model = None,
-    pen_width: o.PenWidth = o.DEFAULTS.pen_width,
-    color: o.Color = o.DEFAULTS.color,
-    profile: o.Profile = o.DEFAULTS.profile,
-    optimise: o.Optimise = o.DEFAULTS.optimise,
     quiet: o.Quiet = False,
+    settings: Settings = o.DEFAULTS,
 ) -> None:
     """Write TEXT in handwriting to a file.
 
@@ -79,7 +67,6 @@ def write_cmd(
     from penbot.write import open_model, write_text
 
     t0 = time.time()
-    settings = o.settings_of(locals())
     body = read_text_arg(text, file)
     opts, export = write_options(settings), export_options(settings)
     check_output(out)
