@@ -21,7 +21,7 @@ import numpy as np
 
 from penbot.errors import PenbotError
 from penbot.page import Page, PageDrawing, PlacedLine
-from penbot.smooth import clean_polylines, rotate, simplify_many
+from penbot.smooth import clean_polylines, rotate, simplify_many, two_points
 from penbot.strokes import Strokes
 
 __all__ = [
@@ -121,8 +121,7 @@ def _measure(strokes: Strokes, opts: LayoutOptions, rng: np.random.Generator) ->
         lines = rotate(lines, tilt, origin)
         pts = np.concatenate(lines)
     shift = np.array([pts[:, 0].min(), _band_centre(pts[:, 1])])
-    out = [p if len(p) >= 2 else np.repeat(p, 2, axis=0)
-           for p in simplify_many([p - shift for p in lines], opts.tolerance_mm)]
+    out = [two_points(p) for p in simplify_many([p - shift for p in lines], opts.tolerance_mm)]
     return _Ink(out, float(np.ptp(pts[:, 0])), drift, wander)
 
 

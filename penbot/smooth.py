@@ -33,6 +33,7 @@ __all__ = [
     "clean_polylines",
     "strokes_to_polylines",
     "point_count",
+    "two_points",
 ]
 
 
@@ -225,10 +226,11 @@ def strokes_to_polylines(
     segment so plotters still put the pen down there.
     """
     lines = clean_polylines(strokes.to_polylines(), smooth, dejitter, level)
-    return [_two_points(p) for p in simplify_many([p * scale for p in lines], tolerance)]
+    return [two_points(p) for p in simplify_many([p * scale for p in lines], tolerance)]
 
 
-def _two_points(p: np.ndarray) -> np.ndarray:
+def two_points(p: np.ndarray) -> np.ndarray:
+    """A dot (one point) as a zero-length segment, so every writer can draw it."""
     return p if len(p) >= 2 else np.repeat(p, 2, axis=0)
 
 

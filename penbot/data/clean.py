@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from penbot.data.iamondb import RawLine
+from penbot.smooth import rotate
 from penbot.strokes import Strokes
 from penbot.text import DEFAULT_ALPHABET
 
-__all__ = ["CleanConfig", "clean_line", "normalise_text", "normalise_points", "decimate"]
+__all__ = ["CleanConfig", "clean_line", "normalise_text", "normalise_points", "decimate", "robust_height"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def normalise_text(text: str) -> str:
     return _SPACE_AFTER.sub(r"\1", text)
 
 
-def _robust_height(y: np.ndarray) -> float:
+def robust_height(y: np.ndarray) -> float:
+    """5th-95th percentile span: the line height without stray dots and long tails."""
     lo, hi = np.percentile(y, [5, 95])
     return float(hi - lo)
 
@@ -76,9 +78,8 @@ def normalise_points(strokes: list[np.ndarray], max_rotation_deg: float) -> list
         slope = np.polyfit(x, y, 1)[0]
         angle = np.arctan(slope)
         if abs(np.degrees(angle)) <= max_rotation_deg:
-            c, s = np.cos(-angle), np.sin(-angle)
-            pts = pts @ np.array([[c, s], [-s, c]])
-    height = max(_robust_height(pts[:, 1]), 1e-6)
+            pts = rotate([pts], -angle, (0.0, 0.0))[0]
+    height = max(robust_height(pts[:, 1]), 1e-6)
     origin = pts[0].copy()
     out, i = [], 0
     for stroke in strokes:
@@ -108,7 +109,7 @@ def clean_line(
     if len(raw.points) < cfg.min_points or len(text) < cfg.min_chars:
         return None, text, "empty or tiny line"
     strokes = _strokes_of(raw.points.astype(np.float64), raw.pen_up)
-    height = _robust_height(raw.points[:, 1])
+    height = robust_height(raw.points[:, 1])
     if height <= 0:
         return None, text, "empty or tiny line"
     lo, hi = np.percentile(raw.points[:, 1], [5, 95])

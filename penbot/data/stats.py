@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from penbot.data.clean import CleanConfig
+from penbot.data.clean import CleanConfig, robust_height
 from penbot.data.dataset import load_lines, split_by_writer
 from penbot.data.iamondb import ReadReport, read_iamondb
 from penbot.text import DEFAULT_ALPHABET
@@ -60,11 +60,6 @@ class DataStats:
     height: Summary  # the same after normalisation (should be about 1)
 
 
-def _robust_height(y: np.ndarray) -> float:
-    lo, hi = np.percentile(y, [5, 95])
-    return float(hi - lo)
-
-
 def _stage(progress: Callable[[str, int], None] | None, name: str) -> Callable[[int], None] | None:
     return None if progress is None else (lambda n: progress(name, n))
 
@@ -86,7 +81,7 @@ def _raw_figures(
     for raw in read_iamondb(root, report, count):
         i = kept.get(raw.line_id)
         if i is not None:
-            points[i], heights[i] = len(raw.points), _robust_height(raw.points[:, 1])
+            points[i], heights[i] = len(raw.points), robust_height(raw.points[:, 1])
     return report, files, points, heights
 
 
@@ -123,5 +118,5 @@ def data_stats(
         offset_std=tuple(off[:, :2].std(0).tolist()),
         pen_up_fraction=float(ls.offsets[:, 2].mean()),
         raw_height=Summary.of(raw_h),
-        height=Summary.of([_robust_height(np.cumsum(ls.line(i)[:, 1])) for i in range(len(ls))]),
+        height=Summary.of([robust_height(np.cumsum(ls.line(i)[:, 1])) for i in range(len(ls))]),
     )
