@@ -1,6 +1,7 @@
 """penbot: realistic handwriting for pen plotters.
 
-text -> model strokes (``sample``) -> polylines (``smooth``) -> pages (``layout``) -> files (``export``).
+settings (``options``) -> text -> model strokes (``sample``) -> polylines smoothed and placed on
+pages (``layout``, ``page``) -> files (``export``).
 """
 
 from penbot.errors import PenbotError

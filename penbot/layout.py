@@ -1,4 +1,4 @@
-"""Page geometry and line layout: wrap text on *measured* ink widths, place lines, paginate.
+"""Line layout: wrap text on *measured* ink widths, place lines, paginate.
 
 Handwriting width is only known once a line is written, so wrapping is a conversation:
 ``layout_text`` is a generator that yields the line texts it needs, receives their
@@ -7,6 +7,8 @@ many such conversations in lockstep so one sampling batch serves many documents.
 
 Text rules: a single newline is a hard line break, a blank line (or several) starts a
 new paragraph and leaves one empty line; words are separated by any white space.
+Each written line is smoothed, scaled and simplified here (``smooth.py``), in page
+millimetres, before it is measured; the page model it fills is ``penbot.page``.
 Coordinates are millimetres, y down, origin at the page's top-left corner.
 """
 
