@@ -3,55 +3,9 @@
 ``plan_batch`` reads and checks everything (CSV, template, output pattern, per-row
 options) before any work starts, so a bad command fails in one line; ``run_batch`` then
 writes the letters in chunks through ``write_documents`` (the lines of all letters of a
-chunk share one batched sampling loop) and exports each one.
-
-Rows
-    A row is a CSV record after the header; rows are numbered from 1 (the header is not
-    counted, blank lines and rows of empty cells are skipped, a quoted field may span
-    lines), and errors also name the CSV line the row ends on. Cells are trimmed of
-    surrounding white space; a value with a newline (a quoted field) is a line break in
-    the letter. A row fails on its own (broken record, empty cell for a column the
-    template or file name uses, bad option value, unknown style, characters the model
-    cannot write, text longer than ``max_pages``, 1 by default for letters); the other
-    rows are still written.
-
-Encodings
-    The CSV and the template are read as UTF-8 (a byte-order mark is fine) unless told
-    otherwise; text that is not valid UTF-8 (often Latin-1 from a spreadsheet) is
-    reported with its line and column, suggesting to save as UTF-8 or pass ``latin-1``.
-
-Per-row options
-    Columns named ``style bias temperature seed page orientation margins size
-    line_spacing align indent`` (any case, ``-`` or ``_``) override the command's option
-    for that row; an empty cell keeps the command's value. A row without a ``seed`` cell
-    gets its own seed (a hash of the command's seed and the row number) so that letters
-    sharing a sentence do not share its strokes.
-
-Output names
-    The output pattern's folder part is literal (placeholders only in the file name) and
-    the file name needs at least one placeholder. Each placeholder value is made safe:
-    runs of white space become one space; ``/ \\ : * ? " < > |``, control and format
-    characters (NUL, newlines, bidi overrides) become ``_``; then the whole name loses
-    leading and trailing dots and spaces, Windows device names (CON, NUL, COM1...) get a
-    leading ``_``, it is cut to 150 bytes, and an empty name becomes ``row-N``. So no
-    name can leave the output folder (``../../etc/x`` -> ``_.._etc_x``, ``/abs`` ->
-    ``_abs``, ``C:evil`` -> ``C_evil``). Names that collide (ignoring case, as Windows and
-    macOS do) are made unique in row order: ``name.svg``, ``name-2.svg``, ``name-3.svg``...
-    (rows that fail still hold their name, so fixing one does not rename the others).
-    A letter of several pages is written as ``name-1.svg``, ``name-2.svg`` (the exporter's
-    rule); when those would overwrite another letter's file the letter fails instead.
-
-Resuming
-    ``.penbot-batch.json`` in the output folder records, per output name, the files
-    written with their sizes and a hash of everything that shapes them (letter text,
-    options, style strokes, export options, model weights). A letter is complete, and
-    skipped on a rerun, when its entry has the same hash and all its files exist with the
-    recorded sizes; anything else is rewritten (``force`` rewrites everything). Files are written
-    atomically and the manifest after every chunk (and when interrupted), so a Ctrl-C
-    or kill loses at most the chunk in progress and leaves no half-written file (a
-    SIGKILL can leave a hidden ``.NAME.XXXX.tmp``, which the next run removes).
-    ``errors.csv`` (columns ``row, output, error``) beside the outputs lists this run's
-    failed rows; it is removed when a run has none.
+chunk share one batched sampling loop) and exports each one. A bad row fails on its own
+and is listed in ``errors.csv``; the resume record is ``penbot.manifest``. The rules for
+rows, encodings, per-row options and safe output names are in the README ("Mail merge").
 """
 
 from __future__ import annotations
@@ -61,7 +15,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import string
 import time
 import unicodedata
@@ -74,6 +27,7 @@ from penbot.atomic import atomic_write_text
 from penbot.checkpoint import model_digest
 from penbot.errors import PenbotError
 from penbot.export import WRITERS, ExportOptions, output_paths, write_pages
+from penbot.manifest import MANIFEST, is_complete, load_manifest, remove_stale_temps, save_manifest
 from penbot.model import HandwritingModel
 from penbot.options import SampleOptions, Settings, WriteOptions, settings_from_strings, write_options
 from penbot.styles import load_style
@@ -84,7 +38,6 @@ __all__ = [
     "plan_batch", "run_batch", "safe_stem", "MANIFEST", "ERRORS",
 ]
 
-MANIFEST = ".penbot-batch.json"
 ERRORS = "errors.csv"
 MAX_NAME_BYTES = 150
 _UNSAFE = set('/\\:*?"<>|')
@@ -392,30 +345,6 @@ def plan_batch(
 
 # --- manifest and error report ------------------------------------------------------------
 
-def _load_manifest(folder: Path) -> dict[str, dict]:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        entries = data["letters"]
-        return {str(k): v for k, v in entries.items() if isinstance(v, dict)}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}  # missing or damaged: every letter is rewritten, which is always safe
-
-
-def _save_manifest(folder: Path, entries: dict[str, dict]) -> None:
-    """JSON with one letter per line, so the file stays readable (and diffable) by eye."""
-    rows = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(entries.items()))
-    atomic_write_text(folder / MANIFEST, '{"version": 1, "letters": {\n' + rows + "\n}}\n")
-
-
-def _complete(folder: Path, entry: dict | None, key: str) -> bool:
-    if not entry or entry.get("key") != key or not entry.get("files"):
-        return False
-    try:
-        return all((folder / name).stat().st_size == size for name, size in entry["files"])
-    except (OSError, TypeError, ValueError):
-        return False
-
-
 def _write_errors(folder: Path, errors: Sequence[RowError]) -> Path | None:
     path = folder / ERRORS
     if not errors:
@@ -428,22 +357,6 @@ def _write_errors(folder: Path, errors: Sequence[RowError]) -> Path | None:
         w.writerow([e.row, e.output, e.error])
     atomic_write_text(path, buf.getvalue())
     return path
-
-
-def _remove_stale_temps(folder: Path, names: Sequence[str]) -> None:
-    """Temp files (``.NAME.XXXX.tmp``) that a killed run left beside our outputs or their pages.
-
-    Ctrl-C cleans up after itself (``penbot.atomic``); SIGKILL cannot.
-    """
-    if not folder.is_dir():
-        return
-    ours = {Path(n).stem.casefold() for n in (*names, MANIFEST, ERRORS)}
-    for p in folder.glob(".*.tmp"):
-        m = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", p.name)
-        if m and p.is_file():
-            stem = Path(m.group(1)).stem.casefold()
-            if stem in ours or re.sub(r"-\d+$", "", stem) in ours:
-                p.unlink(missing_ok=True)
 
 
 def _clash(letter: Letter, pages: int, owners: dict[str, str]) -> str:
@@ -506,10 +419,10 @@ def run_batch(
     except OSError as exc:
         raise PenbotError(f"{plan.folder}: cannot create the output folder ({exc.strerror})") from None
     model_fp = model_digest(model)
-    manifest = _load_manifest(plan.folder)
-    _remove_stale_temps(plan.folder, [m.output for m in plan.letters])
+    manifest = load_manifest(plan.folder)
+    remove_stale_temps(plan.folder, [m.output for m in plan.letters] + [ERRORS])
     keys = {m.output: _key(m, export, model_fp) for m in plan.letters}
-    todo = [m for m in plan.letters if force or not _complete(plan.folder, manifest.get(m.output), keys[m.output])]
+    todo = [m for m in plan.letters if force or not is_complete(plan.folder, manifest.get(m.output), keys[m.output])]
     tally = _Tally(len(todo), len(plan.letters) - len(todo))
     errors, notices, outputs = list(plan.errors), [], []
     owners = {m.output.casefold(): m.output for m in plan.letters}  # file name -> letter it belongs to
@@ -549,10 +462,10 @@ def run_batch(
                 notices += [(letter.row, n) for n in result.notices]
                 outputs += [Path(p) for p in paths]
                 tally.done += 1
-            _save_manifest(plan.folder, manifest)
+            save_manifest(plan.folder, manifest)
             report()
     finally:
-        _save_manifest(plan.folder, manifest)
+        save_manifest(plan.folder, manifest)
         errors_csv = _write_errors(plan.folder, errors)
     return BatchSummary(plan.rows, tally.done, tally.skipped, len(errors), time.time() - t0,
                         tuple(sorted(errors, key=lambda e: e.row)), tuple(outputs), tuple(notices), errors_csv)
