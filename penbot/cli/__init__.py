@@ -23,7 +23,22 @@ app = typer.Typer(
 
 def _register() -> None:
     # imported for their side effect of adding commands to ``app``
-    from penbot.cli import batch, data, model, styles, write  # noqa: F401
+    from penbot.cli import batch, data, explore, model, studio, styles, write  # noqa: F401
+
+
+# the CLI's own hint for a library error, by (command, what the error is about)
+_HINTS = {
+    ("write", "unknown_characters"): "use --drop-unknown to skip them",
+    ("write", "seed"): "try another --seed or a higher --bias",
+    ("styles", "style_text"): "give it with --text",
+}
+
+
+def _hint(argv: list[str] | None, exc: PenbotError) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), "")
+    hint = _HINTS.get((command, exc.about))
+    return f" ({hint})" if hint else ""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
                 print("penbot: interrupted", file=sys.stderr)
             sys.exit(code)
     except PenbotError as exc:
-        print(f"penbot: error: {exc}", file=sys.stderr)
+        print(f"penbot: error: {exc}{_hint(argv, exc)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print("penbot: interrupted", file=sys.stderr)
