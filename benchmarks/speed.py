@@ -1,12 +1,15 @@
-"""Speed benchmark: a full page batched vs one line at a time, batch scaling, cold start.
+"""Speed and memory benchmark of both runtimes side by side: the ONNX step graph on ONNX Runtime
+and the torch model (``.pt``).
 
-    PYTHONPATH=. python benchmarks/speed.py --model /tmp/best.pt [--style none] [--profile]
+    PYTHONPATH=. python benchmarks/speed.py [--onnx M.onnx] [--pt M.pt] [--style none] [--profile]
 
-(a) an A4 page of ~1,500 characters through ``write_text`` (one sampling batch per layout
-round); (b) the very same line requests sampled one at a time, and (b') again with float32
-products, the fastest setting for single lines; (c) 1..32 lines in one
-batch: time per batch, per line and per recurrent step (``--profile`` adds a cProfile of
-the sampler at batch 1, 8 and 32); (d) ``penbot write "hello"`` as a fresh process.
+Per runtime: (a) an A4 page of ~1,600 characters through ``write_text`` (one sampling batch
+per layout round); (b) the very same line requests sampled one at a time; (c) 1..38 lines
+in one batch: time per batch, per line and per recurrent step (``--profile`` adds a
+cProfile of the sampler at batch 1, 8 and 32); (d) ``penbot write "hello"`` and (e) the A4
+page as fresh processes: median of ``--repeat`` runs, wall and CPU, and peak memory (RSS);
+(f) a mail merge: ``--letters`` letters of ~600 characters through ``write_documents`` in
+chunks of 16, in letters per minute. Defaults: the shipped ``default.onnx`` and ``default.pt``.
 A part of the pipeline that is not there yet is reported as skipped, not as a crash.
 """
 
@@ -19,6 +22,7 @@ import os
 import pstats
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -208,22 +212,6 @@ def bench_one_by_one(model, requests: Sequence) -> tuple[Took, int]:
     return total, steps
 
 
-@contextmanager
-def float32_products():
-    """Benchmark only: sample with float32 products, the fastest setting for a single line
-    (bfloat16 pays off from a few lines up), so (b') is the fairest one-at-a-time figure."""
-    import torch
-
-    import penbot.sample as sample_mod
-
-    original = sample_mod.sampling_dtype
-    sample_mod.sampling_dtype = lambda: torch.float32
-    try:
-        yield
-    finally:
-        sample_mod.sampling_dtype = original
-
-
 def scaling_lines(style: str | None, n: int = 32) -> list:
     """``n`` requests of 30-44 characters from the page text, all in one style."""
     from penbot.sample import LineRequest, SampleOptions
@@ -275,69 +263,93 @@ def penbot_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from penbot.cli import main; sys.exit(main())"]
 
 
-def bench_cold(model_path: Path, style: str | None, repeat: int = 3) -> tuple[list[Took], Took, str]:
-    """(d) fresh ``penbot write "hello"`` processes, and a bare ``import torch`` for scale."""
+@dataclass(frozen=True)
+class Cold:
+    """Medians over fresh processes (and the slowest run's peak memory)."""
+
+    took: Took
+    rss_mb: float
+    runs: list[float]
+    error: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.took} peak {self.rss_mb:.0f} MB" if not self.error else "failed"
+
+
+_RUN_AND_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter(); r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, r.returncode)\n"
+    "sys.stderr.write(r.stderr)\n"
+)
+
+
+def run_cold(args: list[str], repeat: int = 5) -> Cold:
+    """``penbot ARGS`` as fresh processes: median wall and CPU, and the largest peak RSS."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    runs, err = [], ""
+    walls, cpus, rss = [], [], []
+    for _ in range(repeat):
+        res = subprocess.run([sys.executable, "-c", _RUN_AND_MEASURE, *penbot_command(), *args],
+                             capture_output=True, text=True, env=env)
+        wall, cpu, maxrss, code = res.stdout.split()
+        if int(code) != 0:
+            return Cold(Took(), 0.0, [], (res.stderr.strip().splitlines() or [f"exit {code}"])[-1])
+        walls.append(float(wall))
+        cpus.append(float(cpu))
+        rss.append(int(maxrss) / 1024)
+    return Cold(Took(statistics.median(walls), statistics.median(cpus)), max(rss), walls)
+
+
+def bench_cold(model_path: Path, style: str | None, repeat: int = 5) -> tuple[Cold, Cold]:
+    """(d) ``penbot write "hello"`` and (e) the A4 page, as fresh processes."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "x.svg"
-        cmd = [*penbot_command(), "write", "hello", "--out", str(out), "--model", str(model_path),
-               "--style", style or "none", "--quiet"]
-        for _ in range(repeat):
-            with stopwatch() as took:
-                res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            runs.append(took())
-            if res.returncode != 0:
-                err = (res.stderr.strip().splitlines() or [f"exit {res.returncode}"])[-1]
-                break
-            if not out.is_file():
-                err = "no output file"
+        page = Path(tmp) / "page.txt"
+        page.write_text(PAGE_TEXT)
+        common = ["--model", str(model_path), "--style", style or "none", "--quiet"]
+        hello = run_cold(["write", "hello", "--out", str(Path(tmp) / "h.svg"), *common], repeat)
+        full = run_cold(["write", "--file", str(page), "--out", str(Path(tmp) / "p.svg"), *common], repeat)
+    return hello, full
+
+
+def letters(n: int, chars: int = 600) -> list[str]:
+    """``n`` different letters of about ``chars`` characters, cut from the page text."""
+    words = " ".join(PAGE_TEXT.split()).split()
+    out = []
+    for i in range(n):
+        body, j = [f"Dear friend number {i + 1},"], (i * 17) % len(words)
+        while sum(len(w) + 1 for w in body) < chars:
+            body.append(words[j % len(words)])
+            j += 1
+        out.append(" ".join(body))
+    return out
+
+
+def bench_merge(model, style: str | None, n: int, chunk: int = 16) -> tuple[Took, int]:
+    """(f) ``n`` letters through ``write_documents``, ``chunk`` letters per sampling loop (as ``batch``)."""
+    from penbot.write import WriteOptions, write_documents
+
+    texts = letters(n)
+    opts = WriteOptions(style=style)
     with stopwatch() as took:
-        subprocess.run([sys.executable, "-c", "import torch"], env=env)
-    return runs, took(), err
+        for start in range(0, n, chunk):
+            part = texts[start: start + chunk]
+            write_documents(part, [opts] * len(part), model)
+    return took(), sum(len(t) for t in texts)
 
 
 # --- main ----------------------------------------------------------------------------------
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, required=True)
-    ap.add_argument("--style", default=None, help="style for every part (default: 1 if shipped, else none)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
-    ap.add_argument("--sizes", default="1,2,4,8,16,32", help="batch sizes for (c)")
-    ap.add_argument("--profile", action="store_true", help="cProfile the sampler during (c)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    args = ap.parse_args(argv)
-    skip = set(args.skip.split(","))
-
-    import torch
-
-    from penbot.checkpoint import load_model
+def bench_runtime(name: str, model, path: Path, style: str | None, args, skip: set[str],
+                  log: Callable[[str], None]) -> list[tuple[str, str, str]]:
+    """Every part for one runtime: rows of (what, figure, detail)."""
     from penbot.errors import PenbotError
-    from penbot.styles import load_style
 
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    style = args.style
-    if style is None:
-        try:
-            style = "1" if load_style("1") is not None else None
-        except PenbotError:
-            style = None
-    elif style.lower() == "none":
-        style = None
-    model = load_model(args.model)
     table: list[tuple[str, str, str]] = []
-    log(f"model {args.model}, style {style or 'none'}, torch threads {torch.get_num_threads()}")
-
     page = None
     if "a" not in skip:
-        log("(a) full page with write_text ...")
+        log(f"[{name}] (a) full page with write_text ...")
         try:
             page = bench_page(model, style, seed=args.seed)
         except (ImportError, AttributeError, PenbotError) as exc:  # layout/export not ready yet
@@ -348,19 +360,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{page.chars} chars, {page.lines} lines, {page.rounds} round(s), sampling {page.sampling}, "
                       f"{page.steps} steps, {page.resampled} re-sampled; {page.note}"))
     if "b" not in skip and page is not None:
-        log(f"(b) the same {len(page.requests)} line requests one at a time ...")
+        log(f"[{name}] (b) the same {len(page.requests)} line requests one at a time ...")
         took, steps = bench_one_by_one(model, page.requests)
         table.append(("(b) same lines one by one", str(took),
                       f"{took.wall / page.took.wall:.1f}x the page wall time, {took.cpu / page.took.cpu:.1f}x its CPU "
                       f"time; {took.cpu / max(page.sampling.cpu, 1e-9):.1f}x the batched sampling CPU; {steps} steps"))
-        with float32_products():
-            took32, steps32 = bench_one_by_one(model, page.requests)
-        table.append(("(b') one by one, float32", str(took32),
-                      f"{took32.wall / page.took.wall:.1f}x the page wall time, {took32.cpu / page.took.cpu:.1f}x its "
-                      f"CPU time; {took32.wall / max(page.sampling.wall, 1e-9):.1f}x the batched sampling wall time; "
-                      f"{steps32} steps"))
     if "c" not in skip:
-        log("(c) batch scaling ...")
+        log(f"[{name}] (c) batch scaling ...")
         sizes = tuple(int(x) for x in args.sizes.split(","))
         rows = bench_scaling(model, scaling_lines(style, max(sizes)), sizes, profile=args.profile, log=log)
         base = rows[0][1].cpu / rows[0][0]
@@ -371,21 +377,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.profile:
             for n, _, _, prof in rows:
                 if prof:
-                    print(f"\n--- cProfile of sample_lines, batch {n} ---\n{prof}")
+                    print(f"\n--- [{name}] cProfile of sample_lines, batch {n} ---\n{prof}")
     if "d" not in skip:
-        log("(d) cold start ...")
-        runs, torch_took, err = bench_cold(args.model, style)
-        best = min(runs, key=lambda t: t.wall)
-        detail = (f"runs {', '.join(f'{t.wall:.2f}' for t in runs)} s; bare 'import torch' {torch_took}; "
-                  f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
-        table.append(('(d) cold `penbot write "hello"`', str(best) if not err else "failed",
-                      detail + (f"; error: {err}" if err else "")))
+        log(f"[{name}] (d, e) cold starts, {args.repeat} runs each ...")
+        hello, full = bench_cold(path, style, args.repeat)
+        for what, cold in (('(d) cold `penbot write "hello"`', hello), ("(e) cold A4 page, whole process", full)):
+            table.append((what, str(cold), f"median of runs {', '.join(f'{w:.2f}' for w in cold.runs)} s"
+                          + (f"; error: {cold.error}" if cold.error else "")))
+    if "f" not in skip and args.letters:
+        log(f"[{name}] (f) mail merge of {args.letters} letters ...")
+        took, chars = bench_merge(model, style, args.letters)
+        table.append((f"(f) mail merge, {args.letters} letters", str(took),
+                      f"{60 * args.letters / took.wall:.0f} letters/min wall, "
+                      f"{60 * args.letters / took.cpu:.0f} per CPU minute; "
+                      f"{chars / args.letters:.0f} chars per letter"))
+    return table
 
-    width = max(len(r[0]) for r in table) if table else 10
-    print(f"\nspeed ({os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, model {args.model.name}, "
-          f"style {style or 'none'})")
-    for name, value, detail in table:
-        print(f"{name:<{width}}  {value:>24}  {detail}")
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    weights = ROOT / "penbot" / "weights"
+    ap.add_argument("--onnx", type=Path, default=weights / "default.onnx", help="step graph ('none' to skip)")
+    ap.add_argument("--pt", type=Path, default=weights / "default.pt", help="torch model ('none' to skip)")
+    ap.add_argument("--style", default=None, help="style for every part (default: 1 if shipped, else none)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip", default="b", help="comma-separated parts to skip: a,b,c,d,f (default: b)")
+    ap.add_argument("--sizes", default="1,2,4,8,16,38", help="batch sizes for (c)")
+    ap.add_argument("--repeat", type=int, default=5, help="fresh processes per cold figure (median)")
+    ap.add_argument("--letters", type=int, default=100, help="letters in the mail merge (0: skip)")
+    ap.add_argument("--profile", action="store_true", help="cProfile the sampler during (c)")
+    args = ap.parse_args(argv)
+    skip = set(args.skip.split(","))
+
+    from penbot.errors import PenbotError
+    from penbot.runtime import open_runner
+    from penbot.styles import load_style
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    style = args.style
+    if style is None:
+        try:
+            style = "1" if load_style("1") is not None else None
+        except PenbotError:
+            style = None
+    elif style.lower() == "none":
+        style = None
+    tables = {}
+    for name, path in (("onnxruntime", args.onnx), ("torch", args.pt)):
+        if str(path).lower() == "none" or not path.is_file():
+            log(f"[{name}] skipped: no model at {path}")
+            continue
+        tables[name] = bench_runtime(name, open_runner(path), path, style, args, skip, log)
+
+    print(f"\nspeed ({len(os.sched_getaffinity(0))} CPUs usable, OMP_NUM_THREADS="
+          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, style {style or 'none'}); times are wall (CPU)")
+    names = list(tables)
+    width = max((len(r[0]) for t in tables.values() for r in t), default=10)
+    print(f"{'':<{width}}  " + "  ".join(f"{n:>32}" for n in names))
+    for i, row in enumerate(next(iter(tables.values()), [])):
+        print(f"{row[0]:<{width}}  " + "  ".join(f"{tables[n][i][1]:>32}" for n in names))
+    for n in names:
+        print(f"\n{n}:")
+        for what, _, detail in tables[n]:
+            print(f"  {what:<{width}}  {detail}")
     return 0
 
 

@@ -14,40 +14,16 @@ sample); ``step`` advances one point with explicit state (sampling). All go thro
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from penbot.text import DEFAULT_ALPHABET
+from penbot.modelconfig import ModelConfig
 
 __all__ = ["ModelConfig", "HandwritingModel", "Mixture", "State", "Packed", "mixture_nll"]
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild the network; it travels inside the model file."""
-
-    alphabet: str = DEFAULT_ALPHABET
-    hidden: int = 256
-    n_window: int = 10  # K: Gaussians in the attention window
-    n_mixture: int = 20  # M: bivariate Gaussians in the output
-    offset_mean: tuple[float, float] = (0.0, 0.0)  # normalisation of (dx, dy) in data units
-    offset_std: tuple[float, float] = (1.0, 1.0)
-    points_per_char: float = 7.0  # initial attention speed; also the sampler's step budget
-    clean: dict = field(default_factory=dict)  # CleanConfig the data was prepared with
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelConfig:
-        d = json.loads(text)
-        d["offset_mean"], d["offset_std"] = tuple(d["offset_mean"]), tuple(d["offset_std"])
-        return cls(**d)
 
 
 @dataclass
@@ -88,7 +64,11 @@ class Packed:
     def cell(self, i: int, inp: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
         """One LSTM step of layer ``i`` (PyTorch's gate order i, f, g, o)."""
         w, b = self.layers[i]
-        gates = F.linear(torch.cat([inp, h], dim=-1).to(w.dtype), w).float() + b
+        xh = torch.cat([inp, h], dim=-1)
+        if w.dtype != xh.dtype:  # no cast at all in float32 (nor in the exported graph)
+            gates = F.linear(xh.to(w.dtype), w).float() + b
+        else:
+            gates = F.linear(xh, w) + b
         ig, fg, gg, og = gates.chunk(4, dim=-1)
         c = torch.sigmoid(fg) * c + torch.sigmoid(ig) * torch.tanh(gg)
         return torch.sigmoid(og) * torch.tanh(c), c
@@ -132,7 +112,8 @@ class HandwritingModel(nn.Module):
         alpha, beta, dk = self.window(h1).exp().chunk(3, dim=-1)
         kappa = kappa + dk
         u = torch.arange(onehot.shape[1], device=x.device, dtype=x.dtype)
-        phi = (alpha.unsqueeze(-1) * torch.exp(-beta.unsqueeze(-1) * (kappa.unsqueeze(-1) - u) ** 2)).sum(1)
+        d = kappa.unsqueeze(-1) - u
+        phi = (alpha.unsqueeze(-1) * torch.exp(-beta.unsqueeze(-1) * (d * d))).sum(1)
         w = torch.bmm(phi.unsqueeze(1), onehot).squeeze(1)
         return h1, c1, kappa, w, phi
 

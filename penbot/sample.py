@@ -13,17 +13,20 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from penbot.errors import PenbotError
-from penbot.model import HandwritingModel, Mixture, State
 from penbot.options import SampleOptions
 from penbot.quality import check_line, trim_tail
+from penbot.runtime import Step, StepRunner, as_runner
 from penbot.strokes import Prime, Strokes
 from penbot.text import encode
-from penbot.threads import ThreadPolicy, sampling_dtype
+from penbot.threads import ThreadPolicy
+
+if TYPE_CHECKING:
+    from penbot.model import HandwritingModel
 
 __all__ = ["SampleOptions", "LineRequest", "SampledLine", "sample_lines", "sample_free"]
 
@@ -66,20 +69,22 @@ def _noise(seed: int, key: int, attempt: int, text: str, steps: int) -> np.ndarr
     return np.column_stack([rng.random(steps), rng.standard_normal((steps, 2)), rng.random(steps)]).astype(np.float32)
 
 
-def _draw(mix: Mixture, noise: torch.Tensor, bias: torch.Tensor, temp: torch.Tensor) -> torch.Tensor:
-    """One normalised offset per row from the biased mixture, using pre-drawn noise."""
-    log_pi = torch.log_softmax(mix.log_pi * ((1 + bias) / temp)[:, None], dim=-1)
-    cdf = log_pi.exp().cumsum(-1)
-    k = torch.searchsorted(cdf, noise[:, :1].contiguous()).clamp(max=cdf.shape[-1] - 1).squeeze(-1)
-    rows = torch.arange(len(k))
-    mu = mix.mu[rows, k]
-    sigma = (mix.log_sigma[rows, k] - bias[:, None]).exp() * temp[:, None]
-    rho = mix.rho[rows, k]
+def _draw(step: Step, noise: np.ndarray, bias: np.ndarray, temp: np.ndarray) -> np.ndarray:
+    """One normalised offset per row (float32) from the biased mixture, using pre-drawn noise."""
+    logits = step.log_pi * ((1 + bias) / temp)[:, None]
+    logits = logits - logits.max(-1, keepdims=True)
+    log_pi = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    cdf = np.exp(log_pi).cumsum(-1)
+    k = np.minimum((cdf < noise[:, :1]).sum(-1), cdf.shape[-1] - 1)  # searchsorted, row by row
+    rows = np.arange(len(k))
+    mu = step.mu[rows, k]
+    sigma = np.exp(step.log_sigma[rows, k] - bias[:, None]) * temp[:, None]
+    rho = step.rho[rows, k]
     z1, z2 = noise[:, 1], noise[:, 2]
     dx = mu[:, 0] + sigma[:, 0] * z1
-    dy = mu[:, 1] + sigma[:, 1] * (rho * z1 + torch.sqrt(1 - rho**2) * z2)
-    pen = (noise[:, 3] < torch.sigmoid(mix.pen_logit)).float()
-    return torch.stack([dx, dy, pen], dim=-1)
+    dy = mu[:, 1] + sigma[:, 1] * (rho * z1 + np.sqrt(1 - rho**2) * z2)
+    pen = (noise[:, 3] < 1 / (1 + np.exp(-step.pen_logit))).astype(np.float32)
+    return np.stack([dx, dy, pen], axis=-1).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
@@ -91,17 +96,13 @@ class _Written:
     hit_cap: np.ndarray  # (n,) bool: stopped by the step cap, not by the stop rule
 
 
-def _generate(model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None) -> _Written:
+def _generate(runner: StepRunner, run: _Run, progress: Callable[[int, int], None] | None = None) -> _Written:
     """Run the loop with ``ThreadPolicy`` deciding the threads, then restore the caller's setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # reading the style sample, too, is many small products
-    try:
-        return _generate_loop(model, run, progress, ThreadPolicy(threads))
-    finally:
-        torch.set_num_threads(threads)
+    with runner.sampling() as most:
+        return _generate_loop(runner, run, progress, ThreadPolicy(most))
 
 
-def _primed(model: HandwritingModel, run: _Run, u_max: int) -> tuple[State, torch.Tensor]:
+def _primed(runner: StepRunner, run: _Run) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """State after reading each line's style sample, and the first input of each line.
 
     Lines that share a sample (every line of a page) share one teacher-forced pass at
@@ -109,8 +110,8 @@ def _primed(model: HandwritingModel, run: _Run, u_max: int) -> tuple[State, torc
     on the line that follows, and a page pays for its style once, not once per line.
     """
     n = len(run.chars)
-    state = model.initial_state(n)
-    x0 = torch.zeros(n, 3)
+    state = runner.initial_state(n)
+    x0 = np.zeros((n, 3), np.float32)
     x0[:, 2] = 1.0  # a line with no sample starts as if a stroke had just ended
     groups: dict[tuple[bytes, bytes], list[int]] = {}
     for i, p in enumerate(run.prime):
@@ -119,22 +120,17 @@ def _primed(model: HandwritingModel, run: _Run, u_max: int) -> tuple[State, torc
             groups.setdefault((p.tobytes(), prefix.tobytes()), []).append(i)
     for rows in groups.values():
         i = rows[0]
-        chars = np.zeros((1, u_max), np.int64)
+        chars = np.zeros((1, max(1, run.target_start[i])), np.int64)  # the sample's text only
         chars[0, : run.target_start[i]] = run.chars[i][: run.target_start[i]]
-        x = torch.from_numpy(run.prime[i])[None]
-        st = model.read(x, model.one_hot(torch.from_numpy(chars)))
-        idx = torch.tensor(rows)
-        for name in ("h1", "c1", "kappa", "w"):
-            getattr(state, name)[idx] = getattr(st, name)
-        for mine, theirs in zip(state.upper, st.upper, strict=True):
-            mine[idx] = theirs
-        x0[idx] = x[0, -1]
+        read = runner.read(run.prime[i], runner.one_hot(chars))
+        for mine, theirs in zip(state, read, strict=True):
+            mine[rows] = theirs
+        x0[rows] = run.prime[i][-1]
     return state, x0
 
 
-@torch.no_grad()
 def _generate_loop(
-    model: HandwritingModel, run: _Run, progress: Callable[[int, int], None] | None = None,
+    runner: StepRunner, run: _Run, progress: Callable[[int, int], None] | None = None,
     threads: ThreadPolicy | None = None,
 ) -> _Written:
     """The batched loop: what each line wrote, where its window was, whether it hit the cap.
@@ -147,40 +143,41 @@ def _generate_loop(
     chars = np.zeros((n, u_max), np.int64)
     for i, c in enumerate(run.chars):
         chars[i, : len(c)] = c
-    onehot = model.one_hot(torch.from_numpy(chars))
-    ln = torch.tensor([len(c) for c in run.chars])  # the position past each line's text
+    onehot = runner.one_hot(chars)
+    ln = np.array([len(c) for c in run.chars], np.int64)  # the position past each line's text
     cap = int(run.max_steps.max())
     noise_pad = np.zeros((n, cap + 1, 4), np.float32)
     for i, z in enumerate(run.noise):
         noise_pad[i, : len(z)] = z
 
-    state, x = _primed(model, run, u_max)
-    packed = model.pack(sampling_dtype())
+    state, x = _primed(runner, run)
     active = np.arange(n)  # rows of the current (shrinking) batch -> line index
     out = np.zeros((n, cap, 3), np.float32)  # generated offsets (data units) by line and step
     focus = np.zeros((n, cap), np.int32)  # the character the window is on, by line and step
     n_out = np.zeros(n, np.int64)
     hit_cap = np.zeros(n, bool)
-    bias, temp = torch.tensor(run.bias, dtype=torch.float32), torch.tensor(run.temperature, dtype=torch.float32)
-    mean, std = model.mean, model.std
+    bias, temp = run.bias.astype(np.float32), run.temperature.astype(np.float32)
+    mean, std = runner.mean, runner.std
+    u = np.arange(u_max)[None, :]
     t = 0
     threads = threads or ThreadPolicy(1)
-    current = torch.get_num_threads()
+    current = 1
+    runner.set_threads(1)
     while len(active):
         n_threads = threads.use(len(active))
         if n_threads != current:
-            torch.set_num_threads(current := n_threads)
+            runner.set_threads(current := n_threads)
         t0 = time.perf_counter()
-        mix, state, phi = model.step(x, state, onehot, packed)
-        drawn = _draw(mix, torch.from_numpy(noise_pad[active, t]), bias, temp)
-        u = torch.arange(phi.shape[1])[None, :]
-        at_end = phi.gather(1, ln[:, None]).squeeze(1)
-        before = torch.where(u < ln[:, None], phi, -1.0).amax(1)
-        finished = ((at_end > before) & (drawn[:, 2] > 0.5) & (ln > 0)).numpy()
-        real = drawn.clone()
+        step = runner.step(x, state, onehot)
+        drawn = _draw(step, noise_pad[active, t], bias, temp)
+        phi = step.phi
+        at_end = phi[np.arange(len(ln)), ln]
+        before = np.where(u < ln[:, None], phi, -1.0).max(1)
+        finished = (at_end > before) & (drawn[:, 2] > 0.5) & (ln > 0)
+        real = drawn.copy()
         real[:, :2] = real[:, :2] * std + mean
-        out[active, t] = real.numpy()
-        focus[active, t] = torch.where(u <= ln[:, None], phi, -1.0).argmax(1).numpy()
+        out[active, t] = real
+        focus[active, t] = np.where(u <= ln[:, None], phi, -1.0).argmax(1)
         done = finished | (t + 1 >= run.max_steps[active])
         n_out[active[done]] = t + 1
         hit_cap[active[done]] = ~finished[done]
@@ -188,38 +185,41 @@ def _generate_loop(
         if progress is not None:
             progress(t, int(run.max_steps[active].max()))
         t += 1
-        x = drawn
+        x, state = drawn, step.state
         if done.any():
-            keep = torch.from_numpy(np.flatnonzero(~done))
-            active = active[~done]
-            state = State(state.h1[keep], state.c1[keep], state.kappa[keep], state.w[keep],
-                          tuple(s[keep] for s in state.upper))
+            keep = ~done
+            active = active[keep]
+            state = tuple(s[keep] for s in state)
             onehot, x, bias, temp, ln = onehot[keep], x[keep], bias[keep], temp[keep], ln[keep]
+    if current != 1:
+        runner.set_threads(1)
     return _Written([out[i, : n_out[i]].astype(np.float64) for i in range(n)],
                     [focus[i, : n_out[i]].astype(np.int64) for i in range(n)], hit_cap)
 
 
-def _prime_offsets(model: HandwritingModel, prime: Prime | None) -> np.ndarray:
+def _prime_offsets(runner: StepRunner, prime: Prime | None) -> np.ndarray:
     if prime is None or not len(prime.strokes):
         return np.zeros((0, 3), np.float32)
     off = prime.strokes.offsets.astype(np.float32).copy()
-    off[:, :2] = (off[:, :2] - model.mean.numpy()) / model.std.numpy()
+    off[:, :2] = (off[:, :2] - runner.mean) / runner.std
     return off
 
 
 def sample_lines(
-    model: HandwritingModel,
+    model: StepRunner | HandwritingModel,
     requests: Sequence[LineRequest],
     progress: Callable[[int, int], None] | None = None,
 ) -> list[SampledLine]:
     """Write every request in one batched loop; re-sample bad lines with new seeds.
 
     A line still bad after ``retries`` extra attempts comes back with ``problem`` set;
-    the caller decides whether that fails its document.
+    the caller decides whether that fails its document. ``model``: a step runner
+    (``penbot.runtime``), or a torch model, which is wrapped in one.
     """
     if not requests:
         return []
-    alphabet = model.cfg.alphabet
+    runner = as_runner(model)
+    alphabet = runner.cfg.alphabet
     for r in requests:
         if not r.text.strip():
             raise PenbotError("cannot write an empty line")
@@ -233,12 +233,12 @@ def sample_lines(
             prefix = (r.prime.text + " ") if r.prime is not None else ""
             run.chars.append(encode(prefix + r.text, alphabet))
             run.target_start.append(len(prefix))
-            run.prime.append(_prime_offsets(model, r.prime))
+            run.prime.append(_prime_offsets(runner, r.prime))
             run.bias[j], run.temperature[j] = r.options.bias, r.options.temperature
             steps = int(r.options.max_steps_per_char * len(r.text)) + 40
             run.max_steps[j] = steps
             run.noise.append(_noise(r.options.seed, r.key, attempt, r.text, steps))
-        written = _generate(model, run, progress)
+        written = _generate(runner, run, progress)
         still = []
         for j, i in enumerate(pending):
             r = requests[i]
@@ -259,7 +259,7 @@ def sample_lines(
 
 
 def sample_free(
-    model: HandwritingModel, steps: int = 400, options: SampleOptions = SampleOptions(),
+    model: StepRunner | HandwritingModel, steps: int = 400, options: SampleOptions = SampleOptions(),
     prime: Strokes | None = None,
 ) -> Strokes:
     """Unconditional handwriting ("gibberish"), or a continuation of ``prime`` strokes.
@@ -269,12 +269,13 @@ def sample_free(
     """
     if steps <= 0:
         raise PenbotError("steps must be positive")
+    runner = as_runner(model)
     run = _Run(
-        [np.zeros(0, np.int64)], [0], [_prime_offsets(model, Prime("", prime) if prime is not None else None)],
+        [np.zeros(0, np.int64)], [0], [_prime_offsets(runner, Prime("", prime) if prime is not None else None)],
         np.array([options.bias]), np.array([options.temperature]),
         [_noise(options.seed, 0, 0, "", steps)], np.array([steps]),
     )
-    off = _generate(model, run).offsets[0]
+    off = _generate(runner, run).offsets[0]
     if prime is None and len(off):
         off[0, :2] = 0.0
     return Strokes(off)

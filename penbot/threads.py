@@ -1,14 +1,15 @@
 """How many CPU threads a sampling step gets, and in which precision its products run.
 
 Kept apart from the sampler loop: this is a property of the machine, not of sampling.
+Torch-free unless ``sampling_dtype`` is called (only the torch step runner does).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-import torch
 
 __all__ = ["ThreadPolicy", "sampling_dtype"]
 
@@ -24,7 +25,8 @@ class ThreadPolicy:
     So: the first ``probe`` steps run on one thread, the next ``probe`` on ``most``; more
     threads are kept only if they were faster, and dropped for good the first time a step
     takes twice the one-thread time. The bfloat16 products give the same bits on any
-    number of threads, so this choice never changes the strokes.
+    number of threads, so this choice never changes the strokes. The ONNX runner makes its
+    two-thread session only when the policy first asks for it.
     """
 
     most: int
@@ -57,10 +59,12 @@ class ThreadPolicy:
             self.verdict = False
 
 
-def sampling_dtype() -> torch.dtype:
+def sampling_dtype() -> Any:
     """bfloat16 matrix products where the CPU has native bfloat16 instructions (AVX-512 BF16
     or AMX), else float32: emulated bfloat16 would be slower than float32. Measured on an
     AVX-512 BF16 CPU: a batch-32 step 3.3 -> 1.7 ms on one thread, batch 1 the same."""
+    import torch
+
     try:
         caps = torch.cpu.get_capabilities()
     except (AttributeError, RuntimeError):

@@ -1,4 +1,5 @@
-"""``penbot train`` and ``penbot eval``: fit the handwriting model, and measure it on a database."""
+"""``penbot train``, ``penbot eval`` and ``penbot export``: fit the handwriting model, measure it on a
+database, and export its sampling step for writing without torch. All three need torch."""
 
 from __future__ import annotations
 
@@ -17,6 +18,23 @@ if TYPE_CHECKING:  # torch is imported only when a command runs, so --help stays
     from penbot.train import TrainConfig
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default.pt"
+
+
+def _need_torch(command: str) -> None:
+    """Writing needs no torch, so it may be missing: say how to get it, in one line."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise PenbotError(f'penbot {command} needs torch, which is not installed: pip install "penbot[train]"'
+                          ) from None
+
+
+def _export_beside(model_file: Path) -> Path:
+    """``best.pt`` -> ``best.onnx``: the step graph ``penbot write --model`` runs without torch."""
+    from penbot.checkpoint import load_model
+    from penbot.stepgraph import export_step
+
+    return export_step(load_model(model_file), model_file.with_suffix(".onnx"))
 
 
 class Device(StrEnum):
@@ -68,10 +86,12 @@ def train_cmd(
     """Train the handwriting model, or continue an interrupted run with --resume.
 
     With --resume, options you leave out keep the values the run started with.
-    Progress goes to stderr; the model is OUT/best.pt (lowest validation loss).
+    Progress goes to stderr; the model is OUT/best.pt (lowest validation loss), and
+    OUT/best.onnx its step graph for writing without torch.
 
     Example: penbot train --data ../iam-ondb --out runs/main --max-hours 8
     """
+    _need_torch("train")
     from penbot.train import train
 
     if threads is not None:
@@ -83,6 +103,7 @@ def train_cmd(
                  stretch_aug=stretch_aug, caps_weight=caps_weight)
     best = train(_train_config(given, resume))
     print(f"model: {best}")
+    print(f"step graph: {_export_beside(Path(best))}")
 
 
 def _clean_config(clean: dict, path: Path) -> CleanConfig:
@@ -109,6 +130,7 @@ def eval_cmd(
 
     Example: penbot eval --model runs/main/best.pt --data ../heldout-iam
     """
+    _need_torch("eval")
     import numpy as np
 
     from penbot.checkpoint import load_model
@@ -128,3 +150,24 @@ def eval_cmd(
     print(f"data: {data}: {len(index):,} lines evaluated of {len(ls):,} usable "
           f"({sum(ls.dropped.values()):,} dropped by cleaning), {points:,} points")
     print(f"NLL: {per_line:.2f} nats per line, {per_point:.4f} nats per point")
+
+
+@app.command("export")
+def export_cmd(
+    model: Path = typer.Option(DEFAULT_MODEL, "--model", show_default=False,
+                               help="Model file (.pt; default: the shipped one)."),
+    out: Path | None = typer.Option(None, "--out", help="Graph file (default: the model's path with .onnx)."),
+) -> None:
+    """Export a model's sampling step as an ONNX graph, which writes without torch.
+
+    The graph is HandwritingModel.step traced with float32 weights, with the model
+    config in its metadata; it is checked against the torch step before it is kept.
+
+    Example: penbot export --model penbot/weights/default.pt --out penbot/weights/default.onnx
+    """
+    _need_torch("export")
+    from penbot.checkpoint import load_model
+    from penbot.stepgraph import export_step
+
+    path = export_step(load_model(model), out or model.with_suffix(".onnx"))
+    print(f"step graph: {path} ({path.stat().st_size / 1e6:.1f} MB)")
