@@ -1,25 +1,30 @@
 """Making the shipped style library from the model's own samples (never from database lines).
 
-The unprimed model writes in a random hand each time; we draw many candidates, keep
-the ones that read back well when used as a prime, and pick a visibly varied set by
-farthest-point selection over simple shape features (slant, width, connectedness, size).
+The unprimed model writes in a random hand each time. Candidates are drawn at a few
+biases and with pen lifts made rarer (a nudge on the pen logit while sampling the
+*candidate*, so some are connected hands); each is also tried slanted by a shear. Every
+candidate is then judged by what the model writes when primed with it (the hand a user
+gets): check lines must pass the line checks and, with a scorer, read back well; the
+written lines' features (``penbot.handfeatures``) place it. The library is chosen to span
+slant, width and connectedness, with at least ``min_connected`` connected hands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from penbot.model import HandwritingModel
+from penbot.handfeatures import CONNECTED, HandFeatures, hand_features
 from penbot.quality import check_line
+from penbot.runtime import Step, StepRunner, as_runner
 from penbot.sample import LineRequest, SampleOptions, sample_lines
 from penbot.strokes import Strokes
 from penbot.styles import Style, save_style
 
-__all__ = ["StyleFeatures", "features", "make_styles"]
+__all__ = ["Candidate", "make_styles", "write_previews", "shear"]
 
 PRIME_TEXTS = (
     "a quick brown fox jumps",
@@ -30,91 +35,111 @@ PRIME_TEXTS = (
 CHECK_TEXTS = (
     "The lazy dog sleeps in the sun.", "Zoe quickly mixed 42 jars of wax.",
     "Meet Jack at 10:45 by the old quay.", "PLEASE KEEP OFF THE GRASS",
+    "Thank you for the lovely flowers.", "Dear Mr. Brown, see you on 7 May!",
 )
-
-
-@dataclass(frozen=True)
-class StyleFeatures:
-    slant: float  # mean tilt of down-strokes from vertical, degrees (positive leans right)
-    width: float  # ink width per character, in heights
-    pieces: float  # pen lifts per character (print vs cursive)
-    height: float  # ink height / robust height: tall loops vs compact
-
-    def vector(self) -> np.ndarray:
-        return np.array([self.slant / 10.0, self.width / 0.1, self.pieces / 0.15, self.height / 0.15])
-
-
-def features(strokes: Strokes, text: str) -> StyleFeatures:
-    off = strokes.offsets
-    pts = strokes.points
-    n = max(1, len(text.replace(" ", "")))
-    down = (off[1:, 1] > 0.02) & (off[:-1, 2] < 0.5)  # pen-down moves going down the page
-    d = off[1:][down, :2]
-    slant = float(np.degrees(np.arctan2(-d[:, 0], d[:, 1])).mean()) if len(d) else 0.0
-    lo, hi = np.percentile(pts[:, 1], [5, 95])
-    return StyleFeatures(
-        slant=slant, width=float(np.ptp(pts[:, 0]) / n), pieces=float(off[:, 2].sum() / n),
-        height=float(np.ptp(pts[:, 1]) / max(hi - lo, 1e-6)),
-    )
-
-
 Scorer = Callable[[list[Strokes], list[str]], float]  # written lines, their texts -> error rate
 
 
-def _check(model: HandwritingModel, style: Style, bias: float, seed: int, score: Scorer | None) -> float | None:
-    """Error rate of the style used as a prime (0 without a scorer), or None if a line fails."""
-    reqs = [LineRequest(t, style.prime(), SampleOptions(bias=bias, seed=seed, retries=0), key=i)
-            for i, t in enumerate(CHECK_TEXTS)]
-    res = sample_lines(model, reqs)
-    if not all(r.ok for r in res):
-        return None
-    return score([r.strokes for r in res], list(CHECK_TEXTS)) if score is not None else 0.0
+class _FewerLifts(StepRunner):
+    """A runner whose pen-lift logit is shifted: candidates that lift the pen less often."""
+
+    def __init__(self, inner: StepRunner, shift: float):
+        super().__init__(inner.cfg)
+        self.inner, self.shift = inner, shift
+
+    def step(self, x, state, onehot) -> Step:
+        out = self.inner.step(x, state, onehot)
+        return replace(out, pen_logit=out.pen_logit + np.float32(self.shift))
+
+
+def shear(strokes: Strokes, k: float, stretch: float = 1.0) -> Strokes:
+    """Lean the writing right by ``k`` (x moves by ``-k`` per unit of height up; y is down)
+    and widen it by ``stretch``: slant and width are what a prime passes on most faithfully."""
+    off = strokes.offsets.copy()
+    off[:, 0] = stretch * (off[:, 0] - k * off[:, 1])
+    return Strokes(off)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    style: Style
+    writes: HandFeatures  # median features of the lines written when primed with it
+    error: float  # scorer's error rate on the check lines (0 without a scorer)
+
+
+def _judge(runner: StepRunner, styles: list[Style], seed: int, score: Scorer | None) -> list[Candidate]:
+    """Prime with each style, write the check lines, keep those that pass, measure them."""
+    reqs = [LineRequest(t, st.prime(), SampleOptions(seed=seed, retries=1), key=i)
+            for st in styles for i, t in enumerate(CHECK_TEXTS)]
+    out = []
+    for start in range(0, len(reqs), 48):  # 8 styles per sampling batch
+        part = reqs[start: start + 48]
+        res = sample_lines(runner, part)
+        for j in range(0, len(part), len(CHECK_TEXTS)):
+            lines = res[j: j + len(CHECK_TEXTS)]
+            if not all(r.ok for r in lines):
+                continue
+            feats = [hand_features(r.strokes, t) for r, t in zip(lines, CHECK_TEXTS, strict=True)]
+            writes = HandFeatures(*(float(np.median([getattr(f, k) for f in feats]))
+                                    for k in ("slant_deg", "strokes_per_char", "width")))
+            err = score([r.strokes for r in lines], list(CHECK_TEXTS)) if score is not None else 0.0
+            out.append(Candidate(styles[(start + j) // len(CHECK_TEXTS)], writes, err))
+    return out
+
+
+def _choose(pool: list[Candidate], count: int, min_connected: int) -> list[Candidate]:
+    """The most legible connected hands first (up to ``min_connected``), then the most legible
+    hand, then farthest-point selection over the written features among the legible half."""
+    legible = sorted(pool, key=lambda c: c.error)[: max(count, len(pool) // 2)]
+    chosen: list[int] = []
+    for i, c in enumerate(legible):
+        if c.writes.strokes_per_char <= CONNECTED and len(chosen) < min_connected:
+            if all(abs(c.writes.slant_deg - legible[j].writes.slant_deg) > 3 for j in chosen):
+                chosen.append(i)
+    if 0 not in chosen:
+        chosen.insert(0, 0)
+    vecs = np.stack([c.writes.vector() for c in legible])
+    while len(chosen) < min(count, len(legible)):
+        dist = np.min(np.linalg.norm(vecs[:, None] - vecs[chosen][None], axis=2), axis=1)
+        dist[chosen] = -1.0
+        chosen.append(int(np.argmax(dist)))
+    return [legible[i] for i in chosen]
 
 
 def make_styles(
-    model: HandwritingModel, out_dir: Path, count: int = 12, candidates: int = 64, bias: float = 0.8,
+    model, out_dir: Path, count: int = 12, candidates: int = 64, bias: float = 0.8,
     seed: int = 0, log: Callable[[str], None] = print, score: Scorer | None = None,
+    lift_shifts: tuple[float, ...] = (0.0, -1.0), shears: tuple[float, ...] = (-0.12, 0.0, 0.15, 0.3),
+    stretches: tuple[float, ...] = (0.85, 1.0, 1.2), min_connected: int = 4,
 ) -> list[Style]:
-    """Sample ``candidates`` unprimed lines, keep primes that write cleanly, pick ``count`` varied.
-
-    With ``score`` (an OCR reader's character error rate) only the ``2 * count`` candidates
-    whose primed lines read back best are kept: the hands farthest from the typical one
-    are otherwise often the least legible.
-    """
-    reqs = [
-        LineRequest(PRIME_TEXTS[i % len(PRIME_TEXTS)], None, SampleOptions(bias=bias, seed=seed + i, retries=0), key=i)
-        for i in range(candidates)
-    ]
-    pool: list[tuple[Style, StyleFeatures]] = []
-    for start in range(0, len(reqs), 32):
-        chunk = reqs[start : start + 32]
-        for req, res in zip(chunk, sample_lines(model, chunk), strict=True):
-            if not res.ok or check_line(res.strokes.offsets, req.text, [], 0, False):
-                continue
-            style = Style("candidate", req.text, res.strokes, f"model sample: bias {bias}, seed {req.options.seed}")
-            err = _check(model, style, 1.5, seed, score)
-            if err is not None:
-                pool.append((style, features(res.strokes, req.text), err))
-        log(f"candidates {min(start + 32, len(reqs))}/{len(reqs)}: {len(pool)} usable")
+    """Sample ``candidates`` unprimed lines per pen-lift shift, try each at every shear and
+    stretch, judge what they write, and save a varied library of ``count`` as ``out_dir/N.json``."""
+    runner = as_runner(model)
+    raw: list[Style] = []
+    for shift in lift_shifts:
+        nudged = _FewerLifts(runner, shift) if shift else runner
+        reqs = [LineRequest(PRIME_TEXTS[i % len(PRIME_TEXTS)], None,
+                            SampleOptions(bias=bias, seed=seed + i, retries=0), key=i) for i in range(candidates)]
+        for req, res in zip(reqs, sample_lines(nudged, reqs), strict=True):
+            if res.ok and not check_line(res.strokes.offsets, req.text, [], 0, False):
+                raw.append(Style("candidate", req.text, res.strokes,
+                                 f"model sample: bias {bias:g}, seed {req.options.seed}, pen-lift shift {shift:g}"))
+        log(f"pen-lift shift {shift:g}: {len(raw)} usable samples so far")
+    tried = [replace(st, strokes=shear(st.strokes, k, w), source=f"{st.source}, shear {k:g}, stretch {w:g}")
+             for st in raw for k in shears for w in stretches]
+    pool = _judge(runner, tried, seed, score)
+    log(f"{len(pool)} of {len(tried)} primes write their check lines cleanly")
     if not pool:
         return []
-    if score is not None:
-        pool = sorted(pool, key=lambda t: t[2])[: 2 * count]
-        log(f"kept the {len(pool)} most legible (error {pool[0][2]:.3f}..{pool[-1][2]:.3f})")
-    vecs = np.stack([f.vector() for _, f, _ in pool])
-    vecs = (vecs - vecs.mean(0)) / (vecs.std(0) + 1e-9)
-    chosen = [int(np.argmin(np.linalg.norm(vecs, axis=1)))]  # the most typical hand first
-    while len(chosen) < min(count, len(pool)):
-        dist = np.min(np.linalg.norm(vecs[:, None] - vecs[chosen][None], axis=2), axis=1)
-        chosen.append(int(np.argmax(dist)))
+    chosen = _choose(pool, count, min_connected)
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = []
-    for n, k in enumerate(chosen, 1):
-        style, f, err = pool[k]
-        style = Style(str(n), style.text, style.strokes, style.source)
+    for n, c in enumerate(chosen, 1):
+        style = Style(str(n), c.style.text, c.style.strokes, c.style.source)
         save_style(style, out_dir / f"{n}.json")
-        log(f"style {n}: slant {f.slant:+.0f} deg, width {f.width:.2f}/char, "
-            f"lifts {f.pieces:.2f}/char, check error {err:.3f} ({style.source})")
+        w = c.writes
+        log(f"style {n}: writes slant {w.slant_deg:+.0f} deg, {w.strokes_per_char:.2f} strokes/letter, "
+            f"width {w.width:.2f}, check error {c.error:.3f} ({style.source})")
         styles.append(style)
     return styles
 
@@ -122,7 +147,7 @@ def make_styles(
 PREVIEW_TEXT = "Quick zebras jump over 7 lazy foxes."
 
 
-def write_previews(model: HandwritingModel, names: list[str], out_dir: Path, sheet: Path | None = None,
+def write_previews(model: StepRunner, names: list[str], out_dir: Path, sheet: Path | None = None,
                    text: str = PREVIEW_TEXT) -> list[Path]:
     """``NN.png`` for every style (all written in one batch), and optionally one contact sheet.
 
