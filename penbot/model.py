@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from penbot.modelconfig import ModelConfig
 
-__all__ = ["ModelConfig", "HandwritingModel", "Mixture", "State", "Packed", "mixture_nll"]
+__all__ = ["ModelConfig", "HandwritingModel", "Mixture", "State", "Packed", "mixture_nll", "sample_mixture"]
 
 
 @dataclass
@@ -157,14 +157,16 @@ class HandwritingModel(nn.Module):
         return start
 
     def forward(
-        self, strokes: Tensor, chars: Tensor, stroke_mask: Tensor | None = None
+        self, strokes: Tensor, chars: Tensor, stroke_mask: Tensor | None = None, fed: Tensor | None = None
     ) -> tuple[Mixture, Tensor | None]:
         """Teacher-forced pass over data-unit offsets ``(B, T, 3)``; returns (mixture, nll).
 
+        ``fed`` (normalised, like ``x``) replaces the data as the *input* sequence while the
+        targets stay the data: scheduled sampling feeds the model its own predictions.
         The loss is the summed negative log-likelihood divided by the number of real points.
         """
         x = self.normalise(strokes)
-        inp = torch.cat([self._start(x.shape[0], x.device), x[:, :-1]], dim=1)
+        inp = torch.cat([self._start(x.shape[0], x.device), (x if fed is None else fed)[:, :-1]], dim=1)
         h1s, h2s, h3s, _ = self._teacher_forced(inp, self.one_hot(chars))
         mix = self._mixture(torch.cat([h1s, h2s, h3s], dim=-1))
         if stroke_mask is None:
@@ -228,6 +230,21 @@ def _lstm_step(lstm: nn.LSTM, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, 
     slower; results agree to float rounding (~1e-7).
     """
     return torch.lstm_cell(x, (h, c), lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+
+
+def sample_mixture(mix: Mixture, generator: torch.Generator | None = None) -> Tensor:
+    """One normalised offset ``(..., 3)`` per position drawn from the mixture (no bias)."""
+    u = torch.rand(mix.pen_logit.shape + (4,), generator=generator, device=mix.pen_logit.device)
+    k = torch.searchsorted(mix.log_pi.exp().cumsum(-1).contiguous(), u[..., :1].contiguous())
+    k = k.clamp(max=mix.log_pi.shape[-1] - 1)
+    mu = mix.mu.gather(-2, k[..., None].expand(*k.shape, 2)).squeeze(-2)
+    sigma = mix.log_sigma.gather(-2, k[..., None].expand(*k.shape, 2)).squeeze(-2).exp()
+    rho = mix.rho.gather(-1, k).squeeze(-1)
+    z1, z2 = torch.erfinv(2 * u[..., 1] - 1) * math.sqrt(2), torch.erfinv(2 * u[..., 2] - 1) * math.sqrt(2)
+    dx = mu[..., 0] + sigma[..., 0] * z1
+    dy = mu[..., 1] + sigma[..., 1] * (rho * z1 + torch.sqrt(1 - rho**2) * z2)
+    pen = (u[..., 3] < torch.sigmoid(mix.pen_logit)).float()
+    return torch.stack([dx, dy, pen], dim=-1)
 
 
 def mixture_nll(mix: Mixture, target: Tensor) -> Tensor:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from penbot.atomic import check_writable
 from penbot.checkpoint import load_checkpoint, load_model, model_from_dict, save_checkpoint, save_model
 from penbot.data.clean import CleanConfig
 from penbot.data.dataset import (
@@ -23,7 +24,7 @@ from penbot.data.dataset import (
     split_by_writer,
 )
 from penbot.errors import PenbotError
-from penbot.model import HandwritingModel, ModelConfig
+from penbot.model import HandwritingModel, ModelConfig, sample_mixture
 
 __all__ = ["TrainConfig", "train", "evaluate_nll"]
 
@@ -52,6 +53,7 @@ class TrainConfig:
     slant_aug: float = 0.0  # per-line shear dx += k * dy, k uniform in +-slant_aug
     stretch_aug: float = 0.0  # per-line width factor exp(u), u uniform in +-stretch_aug
     caps_weight: float = 1.0  # extra repeats of lines with ALL-CAPS words or multi-digit numbers
+    self_feed: float = 0.0  # scheduled sampling: share of inputs replaced by the model's own draws, reached at the end
     seed: int = 1234
     device: str = "auto"
     resume: bool = False
@@ -135,6 +137,22 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _self_fed(model: HandwritingModel, strokes: torch.Tensor, chars: torch.Tensor, cfg: TrainConfig,
+              step: int) -> torch.Tensor | None:
+    """Scheduled sampling in two passes: a teacher-forced pass (no gradient) draws the model's
+    own prediction of every point; a share of the inputs, growing linearly from 0 to
+    ``cfg.self_feed`` over the schedule, is replaced by those draws. None: plain teacher forcing."""
+    share = cfg.self_feed * min(1.0, step / max(1, cfg.steps))
+    if share <= 0:
+        return None
+    with torch.no_grad():
+        mix, _ = model(strokes, chars)
+        drawn = sample_mixture(mix)
+    x = model.normalise(strokes)
+    swap = torch.rand(x.shape[:2], device=x.device) < share
+    return torch.where(swap[..., None], drawn, x)
+
+
 def _new_model(cfg: TrainConfig, ls: LineSet, train_idx: np.ndarray) -> HandwritingModel:
     """A fresh network, or the weights of ``cfg.init`` (kept with their own config)."""
     if cfg.init:
@@ -152,8 +170,11 @@ def train(cfg: TrainConfig) -> Path:
     """Train (or resume) and return the path of the best model file."""
     out = Path(cfg.out)
     last, best = out / "last.pt", out / "best.pt"
+    if out.exists() and not out.is_dir():
+        raise PenbotError(f"{out}: the run folder is a file (give a folder for last.pt and best.pt)")
     if cfg.resume and not last.is_file():
         raise PenbotError(f"nothing to resume in {out} (no last.pt)")
+    check_writable(out)  # a read-only place fails now, not at the first checkpoint
     device = _device(cfg.device)
     torch.manual_seed(cfg.seed)
     ls = load_lines(cfg.data, CleanConfig(decimate=cfg.decimate))
@@ -208,7 +229,7 @@ def train(cfg: TrainConfig) -> Path:
             strokes, chars, mask = _tensors(batch, device)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, cfg)
-            _, loss = model(strokes, chars, mask)
+            _, loss = model(strokes, chars, mask, fed=_self_fed(model, strokes, chars, cfg, step))
             if not torch.isfinite(loss):
                 raise PenbotError(f"loss became {loss.item()} at step {step}: lower the learning rate")
             opt.zero_grad(set_to_none=True)

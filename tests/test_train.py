@@ -136,3 +136,27 @@ def test_learning_rate_schedule():
     assert lr_at(100, cfg) == pytest.approx(0.1)
     values = [lr_at(s, cfg) for s in range(10, 101)]
     assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_self_feeding_replaces_a_growing_share_of_inputs_with_model_draws(tiny_model_path, session_db):
+    from penbot.model import sample_mixture
+    from penbot.train import TrainConfig, _self_fed
+
+    model = load_model(tiny_model_path)
+    ls = load_lines(session_db, CleanConfig(**model.cfg.clean))
+    b = collate(ls, np.arange(4), model.cfg.alphabet)
+    strokes, chars = torch.from_numpy(b.strokes), torch.from_numpy(b.chars)
+    with torch.no_grad():
+        mix, _ = model(strokes, chars)
+    drawn = sample_mixture(mix, torch.Generator().manual_seed(0))
+    assert drawn.shape == strokes.shape and set(drawn[..., 2].unique().tolist()) <= {0.0, 1.0}
+    cfg = TrainConfig(data="", out="", steps=100, self_feed=0.5)
+    assert _self_fed(model, strokes, chars, cfg, 0) is None  # the schedule starts at full teacher forcing
+    x = model.normalise(strokes)
+    torch.manual_seed(0)
+    late = _self_fed(model, strokes, chars, cfg, 100)
+    changed = (late != x).any(-1).float().mean().item()
+    assert 0.35 < changed < 0.65  # about half the inputs are the model's own by the end
+    with torch.no_grad():
+        _, loss = model(strokes, chars, torch.from_numpy(b.stroke_mask), fed=late)
+    assert torch.isfinite(loss)
