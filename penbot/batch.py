@@ -23,13 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from penbot.atomic import atomic_write_text
-from penbot.checkpoint import model_digest
+from penbot.atomic import atomic_write_text, check_writable
 from penbot.errors import PenbotError
-from penbot.export import WRITERS, ExportOptions, output_paths, write_pages
+from penbot.export import WRITERS, ExportOptions, check_export, output_paths, write_pages
+from penbot.mailing import MailingOptions, write_mail
 from penbot.manifest import MANIFEST, is_complete, load_manifest, remove_stale_temps, save_manifest
-from penbot.model import HandwritingModel
-from penbot.options import SampleOptions, Settings, WriteOptions, settings_from_strings, write_options
+from penbot.options import SampleOptions, Settings, WriteOptions, export_options, settings_from_strings, write_options
+from penbot.plottime import PlotTime, mailing_plot, plot_entry
+from penbot.runtime import StepRunner, as_runner
+from penbot.signature import SIGNATURE_MARK
 from penbot.styles import load_style
 from penbot.write import open_model, write_documents
 
@@ -62,6 +64,8 @@ class Letter:
     text: str
     options: WriteOptions
     style_digest: str = ""  # hash of the style's strokes: an edited style file rewrites its letters
+    envelope: str = ""  # the envelope's address text ("" = no envelope)
+    envelope_output: str = ""  # the envelope's file name, beside the letter
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class BatchSummary:
     outputs: tuple[Path, ...]
     notices: tuple[tuple[int, str], ...] = ()
     errors_csv: Path | None = None
+    plot: PlotTime | None = None  # the whole mailing's plot time (plotter outputs; skipped letters included)
 
     @property
     def ok(self) -> bool:
@@ -285,6 +290,19 @@ def _style_digest(name: str | None, seen: dict[str, str | PenbotError]) -> str:
     return seen[name]
 
 
+def _mark_signature(parts: Fields) -> Fields:
+    """``{signature}`` becomes the signature's mark (where it goes), not a column."""
+    return [(lit + SIGNATURE_MARK, None, "", None) if name == "signature" else (lit, name, spec, conv)
+            for lit, name, spec, conv in parts]
+
+
+def _envelope_fields(path: Path, encoding: str) -> Fields:
+    text = _decode(path, encoding, "envelope address template")
+    if not text.strip():
+        raise PenbotError(f"{path}: the envelope address template is empty")
+    return _parse_fields(text, f"envelope template {path}")
+
+
 # --- planning ---------------------------------------------------------------------------
 
 def plan_batch(
@@ -294,22 +312,34 @@ def plan_batch(
     settings: Settings = LETTER,
     encoding: str = "utf-8",
     sample: SampleOptions | None = None,
+    envelope: str | Path | None = None,
+    signature: bool = False,
 ) -> BatchPlan:
     """Read and check everything; raises PenbotError (one line) before any work for a bad command.
 
     Problems of single rows become ``RowError``s in the plan; the other rows become letters.
-    ``sample`` is the sampling options to start from (tests: fast ones).
+    ``sample`` is the sampling options to start from (tests: fast ones). ``envelope`` is an
+    address template (an envelope per letter, ``NAME-envelope.EXT``); with ``signature`` a
+    ``{signature}`` placeholder marks where the signature goes instead of naming a column.
     """
     csv_path, template = Path(csv_path), Path(template)
     folder, name_parts, suffix = _split_pattern(out)
     if folder.exists() and not folder.is_dir():
         raise PenbotError(f"output folder {folder} is not a folder")
-    body_parts = _parse_fields(_decode(template, encoding, "template"), f"template {template}")
+    body = _decode(template, encoding, "template")
+    if not body.strip():
+        raise PenbotError(f"{template}: the template is empty (it is the text of every letter)")
+    body_parts = _parse_fields(body, f"template {template}")
+    if signature:
+        body_parts = _mark_signature(body_parts)
+    env_parts = _envelope_fields(Path(envelope), encoding) if envelope else []
     header, rows = _read_csv(csv_path, encoding)
+    _check_columns(_used(env_parts), header, f"envelope template {envelope}", csv_path)
     _check_columns(_used(body_parts), header, f"template {template}", csv_path)
     _check_columns(_used(name_parts), header, "the output pattern", csv_path)
     styles: dict[str, str | PenbotError] = {}
     _style_digest(write_options(settings, sample).style, styles)  # the command's own options: valid before any row
+    export = export_options(settings)
     inputs = tuple(p.resolve() for p in (csv_path, template))
     if (folder / ERRORS).resolve() in inputs:
         raise PenbotError(f"{folder / ERRORS} would be overwritten by the error report: move the input")
@@ -323,23 +353,29 @@ def plan_batch(
             continue
         values = {h: f.strip() for h, f in zip(header, fields)}
         empty = [c for c in _used(name_parts) if not values[c]]
-        output = ""
+        output = env_output = ""
         if not empty:
             stem = safe_stem(_render(name_parts, values, _clean), row)
             output = _unique(stem, suffix, taken)
-        empty += [c for c in _used(body_parts) if not values[c] and c not in empty]
+            env_output = _unique(stem + "-envelope", suffix, taken) if env_parts else ""
+        empty += [c for c in _used(body_parts) + _used(env_parts) if not values[c] and c not in empty]
         try:
             if empty:
                 raise PenbotError(f"empty value for {', '.join('{' + c + '}' for c in empty)}")
             options = write_options(_row_settings(settings, values, row), sample)
             digest = _style_digest(options.style, styles)
+            check_export(output or suffix, options.page, export)  # e.g. a row's page too large for a PNG
             text = _render(body_parts, values).strip()
             if not text:
                 raise PenbotError("the letter is empty")
         except PenbotError as exc:
             errors.append(RowError(row, output, f"{where}: {exc}"))
             continue
-        letters.append(Letter(row, line, output, text, options, digest))
+        address = _render(env_parts, values).strip()
+        if env_parts and not address:
+            errors.append(RowError(row, output, f"{where}: the envelope address is empty"))
+            continue
+        letters.append(Letter(row, line, output, text, options, digest, address, env_output if address else ""))
     return BatchPlan(folder, tuple(letters), tuple(errors), len(rows), inputs)
 
 
@@ -355,7 +391,10 @@ def _write_errors(folder: Path, errors: Sequence[RowError]) -> Path | None:
     w.writerow(["row", "output", "error"])
     for e in sorted(errors, key=lambda e: e.row):
         w.writerow([e.row, e.output, e.error])
-    atomic_write_text(path, buf.getvalue())
+    try:
+        atomic_write_text(path, buf.getvalue())
+    except OSError as exc:
+        raise PenbotError(f"{path}: cannot write the error report ({exc.strerror or exc})", about="disk") from None
     return path
 
 
@@ -373,7 +412,8 @@ def _clash(letter: Letter, pages: int, owners: dict[str, str]) -> str:
 
 def _key(letter: Letter, export: ExportOptions, model_fp: str) -> str:
     blob = json.dumps({"text": letter.text, "options": asdict(letter.options), "style": letter.style_digest,
-                       "export": asdict(export), "model": model_fp, "output": letter.output},
+                       "export": asdict(export), "model": model_fp, "output": letter.output,
+                       **({"envelope": [letter.envelope, letter.envelope_output]} if letter.envelope else {})},
                       sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -397,13 +437,19 @@ class _Tally:
 
 def run_batch(
     plan: BatchPlan,
-    model: HandwritingModel | None = None,
+    model: StepRunner | None = None,
     export: ExportOptions | None = None,
     chunk: int = 16,
     force: bool = False,
     progress: Callable[[BatchProgress], None] | None = None,
+    mailing: MailingOptions | None = None,
+    executor: Callable[[list[list[Letter]]], Callable[..., list]] | None = None,
 ) -> BatchSummary:
     """Write every planned letter not already complete, ``chunk`` letters per sampling loop.
+
+    ``mailing`` adds envelopes, the signature and pens by layer. ``executor`` samples the
+    chunks elsewhere (``penbot.distributed``): it gets every chunk at once and returns
+    ``fetch(part)``, the chunk's results; files and the resume record are written here.
 
     Returns the summary; a failing row is recorded and the others go on. Exceptions that
     are not a row's fault (Ctrl-C, a full disk while saving the manifest) propagate after
@@ -414,18 +460,19 @@ def run_batch(
     t0 = time.time()
     export = export if export is not None else ExportOptions()
     model = model if model is not None else open_model()
-    try:
-        plan.folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PenbotError(f"{plan.folder}: cannot create the output folder ({exc.strerror})") from None
-    model_fp = model_digest(model)
+    check_writable(plan.folder)  # a read-only folder fails now, not after the first chunk was written
+    model = as_runner(model)
+    model_fp = model.digest()
+    mailing = mailing if mailing is not None else MailingOptions()
+    if mailing != MailingOptions():
+        model_fp += ":" + mailing.digest()
     manifest = load_manifest(plan.folder)
-    remove_stale_temps(plan.folder, [m.output for m in plan.letters] + [ERRORS])
+    remove_stale_temps(plan.folder, [n for m in plan.letters for n in (m.output, m.envelope_output) if n] + [ERRORS])
     keys = {m.output: _key(m, export, model_fp) for m in plan.letters}
     todo = [m for m in plan.letters if force or not is_complete(plan.folder, manifest.get(m.output), keys[m.output])]
     tally = _Tally(len(todo), len(plan.letters) - len(todo))
     errors, notices, outputs = list(plan.errors), [], []
-    owners = {m.output.casefold(): m.output for m in plan.letters}  # file name -> letter it belongs to
+    owners = {n.casefold(): m.output for m in plan.letters for n in (m.output, m.envelope_output) if n}  # -> letter
     for output, entry in manifest.items():  # and the page files of letters written before
         for name, _size in entry.get("files", []) if isinstance(entry.get("files"), list) else []:
             owners.setdefault(str(name).casefold(), output)
@@ -436,6 +483,8 @@ def run_batch(
                                    tally.eta(fraction), step, steps))
 
     report()
+    failed: BaseException | None = None
+    fetch = executor([todo[s: s + chunk] for s in range(0, len(todo), chunk)]) if executor and todo else None
     try:
         for start in range(0, len(todo), chunk):
             part = todo[start: start + chunk]
@@ -443,7 +492,9 @@ def run_batch(
             def step(t: int, total: int, n: int = len(part)) -> None:
                 report(t, total, n * min(t / max(total, 1), 0.95))
 
-            results = write_documents([m.text for m in part], [m.options for m in part], model, step)
+            results = fetch(part, step) if fetch else write_mail(
+                [m.text for m in part], [m.options for m in part], [m.envelope for m in part], mailing, model, step,
+                write=write_documents)
             for letter, result in zip(part, results):
                 try:
                     if isinstance(result, PenbotError):
@@ -451,21 +502,36 @@ def run_batch(
                     clash = _clash(letter, len(result.pages), owners)
                     if clash:
                         raise PenbotError(clash)
-                    paths = write_pages(result.pages, plan.folder / letter.output, export)
+                    others = [name for name, owner in owners.items() if owner != letter.output]
+                    paths = write_pages(result.pages, plan.folder / letter.output, export, protect=others)
+                    if result.envelope is not None:
+                        paths += write_pages([result.envelope], plan.folder / letter.envelope_output, export)
                 except (PenbotError, OSError) as exc:
+                    if getattr(exc, "about", "") == "disk":  # no later letter can be written either
+                        raise PenbotError(f"{exc}; {tally.done} letter(s) written in this run, the rest were not: "
+                                          "make room and run the same command again", about="disk") from None
                     errors.append(RowError(letter.row, letter.output, f"CSV line {letter.line}: {exc}"))
                     tally.failed += 1
                     continue
                 files = [[os.path.relpath(p, plan.folder), Path(p).stat().st_size] for p in paths]
-                manifest[letter.output] = {"key": keys[letter.output], "row": letter.row, "files": files}
+                manifest[letter.output] = {"key": keys[letter.output], "row": letter.row, "files": files,
+                                           **plot_entry(result, paths, export)}
                 owners.update({Path(p).name.casefold(): letter.output for p in paths})
                 notices += [(letter.row, n) for n in result.notices]
                 outputs += [Path(p) for p in paths]
                 tally.done += 1
             save_manifest(plan.folder, manifest)
             report()
+    except BaseException as exc:
+        failed = exc
+        raise
     finally:
-        save_manifest(plan.folder, manifest)
-        errors_csv = _write_errors(plan.folder, errors)
+        try:
+            save_manifest(plan.folder, manifest)
+            errors_csv = _write_errors(plan.folder, errors)
+        except PenbotError:
+            if failed is None:
+                raise  # otherwise the error in flight says more; the record on disk is the last whole one
     return BatchSummary(plan.rows, tally.done, tally.skipped, len(errors), time.time() - t0,
-                        tuple(sorted(errors, key=lambda e: e.row)), tuple(outputs), tuple(notices), errors_csv)
+                        tuple(sorted(errors, key=lambda e: e.row)), tuple(outputs), tuple(notices), errors_csv,
+                        mailing_plot([manifest.get(m.output) for m in plan.letters]))

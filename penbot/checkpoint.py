@@ -6,7 +6,6 @@ with ``weights_only=True``: a file carrying pickled code is refused, never execu
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from penbot.atomic import atomic_path
 from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
 
-__all__ = ["save_model", "load_model", "model_digest", "save_checkpoint", "load_checkpoint", "model_from_dict"]
+__all__ = ["save_model", "load_model", "save_checkpoint", "load_checkpoint", "model_from_dict"]
 
 MODEL_FORMAT = "penbot-model-1"
 CHECKPOINT_FORMAT = "penbot-checkpoint-1"
@@ -70,15 +69,6 @@ def load_model(path: str | Path) -> HandwritingModel:
     if obj["format"] not in (MODEL_FORMAT, CHECKPOINT_FORMAT):
         raise PenbotError(f"{path}: unknown format {obj['format']!r}")
     return model_from_dict(obj, path)
-
-
-def model_digest(model: HandwritingModel) -> str:
-    """SHA-256 of a model's config and weights: what a saved output depends on."""
-    h = hashlib.sha256(model.cfg.to_json().encode())
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:

@@ -41,6 +41,7 @@ _SAFETY = (0.97, 0.95, 0.92, 0.88)
 _LAST_SAFETY = 0.8  # the last allowed round writes lines that will fit even if 20 % wider than expected
 _PULL = 0.9  # a written line with room for the next word inside this share is "far too short"
 _RESYNC = 0.8  # a re-wrapped line may end early (down to this share) to meet an already written line
+_NARROWEST = 0.45  # the narrowest hands (0.5th pct of the data, 0.24 heights/char) vs the typical 0.54
 
 
 # ---------------------------------------------------------------------------- options and results
@@ -340,6 +341,28 @@ def _paginate(wrapper: _Wrapper, plan: list[_Key], page: Page, opts: LayoutOptio
 
 
 # ---------------------------------------------------------------------------- the protocol
+def _check_words(segs: list[_Seg], page: Page, opts: LayoutOptions, unit_width: float) -> None:
+    """Refuse, before any sampling, a word that cannot fit the line even in the narrowest hand.
+
+    Sampling a 300-letter word takes many seconds only to fail on its measured width; the
+    narrowest real hands are about ``_NARROWEST`` of the typical advance per character.
+    """
+    if opts.size_mm > page.usable_height:
+        raise PenbotError(f"writing {opts.size_mm:g} mm high needs more height than the {page.usable_height:g} mm "
+                          "the margins leave: use a smaller size or smaller margins")
+    limit = page.usable_width / (1 - opts.max_shrink)
+    for seg in segs:
+        for word in seg.words:
+            least = len(word) * unit_width * _NARROWEST * opts.size_mm
+            if least > limit:
+                shown = word if len(word) <= 30 else word[:27] + "..."
+                raise PenbotError(
+                    f"the word {shown!r} ({len(word)} characters) is at least {least:.0f} mm wide at size "
+                    f"{opts.size_mm:g} mm, wider than the {page.usable_width:.0f} mm line: break it with spaces, "
+                    "or use a smaller size, a wider page or smaller margins"
+                )
+
+
 def layout_text(
     text: str, page: Page, opts: LayoutOptions, unit_width: float = 0.54
 ) -> Generator[list[str], list[Strokes], list[PageDrawing]]:
@@ -356,6 +379,7 @@ def layout_text(
         raise PenbotError("nothing to write: the text is empty")
     if opts.align == "left" and opts.indent_mm >= page.usable_width / 2:
         raise PenbotError(f"indent {opts.indent_mm:g} mm is too large for the {page.usable_width:g} mm wide line")
+    _check_words(segs, page, opts, unit_width)
     rng = np.random.default_rng(opts.seed)
     wrapper = _Wrapper(segs, page, opts, unit_width)
     for rounds in range(opts.max_rounds + 1):

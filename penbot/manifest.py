@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from penbot.atomic import atomic_write_text
+from penbot.errors import PenbotError
 
 __all__ = ["MANIFEST", "load_manifest", "save_manifest", "is_complete", "remove_stale_temps"]
 
@@ -31,9 +32,17 @@ def load_manifest(folder: Path) -> dict[str, dict]:
 
 
 def save_manifest(folder: Path, entries: dict[str, dict]) -> None:
-    """JSON with one letter per line, so the file stays readable (and diffable) by eye."""
+    """JSON with one letter per line, so the file stays readable (and diffable) by eye.
+
+    Written atomically: a failure (full disk, read-only folder) leaves the previous record
+    whole, so the next run still skips what it lists; PenbotError says so in one line.
+    """
     rows = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(entries.items()))
-    atomic_write_text(folder / MANIFEST, '{"version": 1, "letters": {\n' + rows + "\n}}\n")
+    try:
+        atomic_write_text(folder / MANIFEST, '{"version": 1, "letters": {\n' + rows + "\n}}\n")
+    except OSError as exc:
+        raise PenbotError(f"{folder / MANIFEST}: cannot save the resume record ({exc.strerror or exc})",
+                          about="disk") from None
 
 
 def is_complete(folder: Path, entry: dict | None, key: str) -> bool:

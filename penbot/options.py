@@ -12,15 +12,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
 from penbot.layout import LayoutOptions
 from penbot.page import Page, parse_page
+from penbot.pens import parse_pens
 from penbot.quality import LineRules
+from penbot.signature import SIGNATURE_HEIGHT_MM
+
+if TYPE_CHECKING:
+    from penbot.mailing import MailingOptions
 
 __all__ = ["SampleOptions", "WriteOptions", "Settings", "ROW_SETTINGS", "write_options", "export_options",
-           "settings_from_strings", "MAX_SEED"]
+           "mailing_options", "settings_from_strings", "MAX_SEED"]
 
 MAX_SEED = 2**32 - 1
 
@@ -90,6 +97,12 @@ class Settings:
     color: str = ExportOptions.color
     profile: str = ExportOptions.gcode_profile
     optimise: bool = True
+    # a mailing's extras (``mailing_options``); empty = none
+    envelope_size: str = ""  # DL, C6, C5, C4, #10 or WxH
+    return_address: str = ""  # file with the sender's address, written top-left on the envelope
+    signature: str = ""  # file of the sender's own signature strokes (SVG, JSON, InkML)
+    signature_height: float = SIGNATURE_HEIGHT_MM  # mm
+    pen: str = ""  # pens by layer, e.g. "text=1,signature=2:blue"
 
 
 # what a batch row (or a studio request) may set, by its column name
@@ -121,8 +134,37 @@ def write_options(s: Settings, sample: SampleOptions | None = None) -> WriteOpti
 
 def export_options(s: Settings, **extra: object) -> ExportOptions:
     """The ``ExportOptions`` for ``s`` (``extra``: fields no front end exposes as a setting)."""
+    extra.setdefault("pens", parse_pens(s.pen).pens(s.color, s.pen_width))
     return ExportOptions(pen_width_mm=s.pen_width, color=s.color, gcode_profile=s.profile, optimise=s.optimise,
                          **extra)
+
+
+def mailing_options(s: Settings, encoding: str = "utf-8", envelope: bool = False) -> MailingOptions:
+    """The ``MailingOptions`` of ``s``: reads the signature and return-address files (PenbotError
+    names a bad one). ``envelope``: the front end has an address template (its own input, with
+    placeholders), so an envelope is wanted even without a size (then ``DEFAULT_ENVELOPE``)."""
+    from penbot.envelope import DEFAULT_ENVELOPE, parse_envelope
+    from penbot.mailing import MailingOptions
+    from penbot.signature import read_signature
+
+    back = ""
+    if s.return_address:
+        try:
+            back = Path(s.return_address).read_text(encoding=encoding).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or f"not {encoding} text"
+            raise PenbotError(f"{s.return_address}: cannot read the return address ({why})") from None
+        if not back:
+            raise PenbotError(f"{s.return_address}: the return address is empty")
+        if not (s.envelope_size or envelope):
+            raise PenbotError("a return address is written on an envelope: give an envelope size")
+    return MailingOptions(
+        envelope=parse_envelope(s.envelope_size or DEFAULT_ENVELOPE) if s.envelope_size or envelope else None,
+        return_address=back,
+        signature=read_signature(s.signature) if s.signature else None,
+        signature_height_mm=s.signature_height,
+        pens=parse_pens(s.pen),
+    )
 
 
 _KINDS = {f.name: f.type for f in fields(Settings)}

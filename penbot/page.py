@@ -18,6 +18,7 @@ from penbot.errors import PenbotError
 __all__ = ["PAGE_SIZES", "PX_PER_MM", "Page", "parse_page", "PlacedLine", "PageDrawing", "as_polylines"]
 
 PX_PER_MM = 96 / 25.4  # CSS pixels (vpype, SVG user units at 96 dpi) per millimetre
+MIN_PAGE_MM, MAX_PAGE_MM = 10.0, 5000.0  # a label to a 5 m roll: beyond, a typo (or a hostile row)
 
 # portrait width x height in mm
 PAGE_SIZES: dict[str, tuple[float, float]] = {
@@ -53,6 +54,9 @@ class Page:
             raise PenbotError("page size must be a finite number of millimetres")
         if self.width_mm <= 0 or self.height_mm <= 0:
             raise PenbotError(f"page size {self.width_mm:g}x{self.height_mm:g} mm must be positive")
+        if not MIN_PAGE_MM <= min(self.width_mm, self.height_mm) <= max(self.width_mm, self.height_mm) <= MAX_PAGE_MM:
+            raise PenbotError(f"page size {self.width_mm:g}x{self.height_mm:g} mm: each side must be between "
+                              f"{MIN_PAGE_MM:g} and {MAX_PAGE_MM:g} mm", about="page")
         margins = (self.margin_top, self.margin_right, self.margin_bottom, self.margin_left)
         if any(m < 0 or not math.isfinite(m) for m in margins):
             raise PenbotError(f"page margins {_fmt(margins)} must not be negative")
@@ -128,6 +132,7 @@ class PlacedLine:
     polylines: tuple[np.ndarray, ...]
     y_mm: float = 0.0  # the line's slot: where its band centre sits
     scale: float = 1.0  # < 1 when the line was shrunk to fit
+    layer: int = 1  # the pen (vpype layer) that draws it: a mailing puts a signature or an address on its own
 
 
 @dataclass(frozen=True)
@@ -138,5 +143,13 @@ class PageDrawing:
     @property
     def polylines(self) -> list[np.ndarray]:
         return [p for line in self.lines for p in line.polylines]
+
+    @property
+    def layer_ids(self) -> list[int]:
+        """The layers that have ink, in plotting order (``[1]`` for an ordinary page)."""
+        return sorted({line.layer for line in self.lines if line.polylines}) or [1]
+
+    def layer_polylines(self, layer: int) -> list[np.ndarray]:
+        return [p for line in self.lines if line.layer == layer for p in line.polylines]
 
 

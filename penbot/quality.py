@@ -27,6 +27,10 @@ class LineRules:
     # the last letter is often drawn after the window has moved past the text: up to about
     # one letter (~8 points) past the end is normal; much more is the model running on
     max_points_past_end: int = 14
+    # a line starts with the window on the space after the style's text (2 points on the
+    # shipped styles); more than about a letter there means the line began by finishing the
+    # style sample's own text (a sample whose ink does not say its text)
+    max_points_in_prime: int = 8
     skipped_chars_per: int = 12  # more than one missed character per this many fails the line
     tail_gap: float = 0.15  # a trailing mark must start this far right of the ink before it
     dot_mark: float = 0.2  # after a final "." or ",", a mark bigger than this is a stray bar
@@ -57,6 +61,9 @@ def check_line(
         return f"width unlike the text ({width / n_chars:.2f} units per character)"
     if len(focus):
         focus = np.asarray(focus)
+        in_prime = int(np.sum(focus < start))
+        if in_prime > rules.max_points_in_prime:
+            return f"began by finishing the style sample's text ({in_prime} points)"
         past_end = int(np.sum(focus >= start + len(text)))
         if past_end > rules.max_points_past_end:
             return f"wrote on past the end of the text ({past_end} points)"

@@ -60,6 +60,10 @@ class StepRunner:
         """``x``: previous normalised offsets (B, 3) float32; ``onehot``: (B, U, A) float32."""
         raise NotImplementedError
 
+    def digest(self) -> str:
+        """SHA-256 of what shapes the strokes (config and weights): a saved output's model key."""
+        raise NotImplementedError
+
     def initial_state(self, batch: int) -> tuple[np.ndarray, ...]:
         h, k, a = self.cfg.hidden, self.cfg.n_window, len(self.cfg.alphabet)
         sizes = {"kappa": k, "w": a}
@@ -122,6 +126,11 @@ class OnnxRunner(StepRunner):
         super().__init__(cfg)
         self.meta = dict(meta)
 
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
     def _session(self, threads: int) -> Any:
         import onnxruntime as ort
 
@@ -143,7 +152,10 @@ class OnnxRunner(StepRunner):
     def step(self, x: np.ndarray, state: tuple[np.ndarray, ...], onehot: np.ndarray) -> Step:
         feeds = dict(zip(STATE, state))
         feeds["x"], feeds["onehot"] = x, onehot
-        out = self._sessions[self._threads].run(OUTPUTS, feeds)
+        session = self._sessions[self._threads]
+        # the C session directly: ``InferenceSession.run`` re-validates the feed names on every
+        # call, a tenth of a batch-1 step; the names were checked once, when the graph was opened
+        out = getattr(session, "_sess", session).run(OUTPUTS, feeds, None)  # both take (names, feeds, options)
         return Step(*out[:5], tuple(out[5:13]), out[13])
 
     def max_threads(self) -> int:
@@ -184,6 +196,15 @@ class TorchRunner(StepRunner):
         return Step(mix.log_pi.numpy(), mix.mu.numpy(), mix.log_sigma.numpy(), mix.rho.numpy(),
                     mix.pen_logit.numpy(), tuple(s.numpy() for s in (st.h1, st.c1, st.kappa, st.w, *st.upper)),
                     phi.numpy())
+
+    def digest(self) -> str:
+        import hashlib
+
+        h = hashlib.sha256(self.cfg.to_json().encode())
+        for name, tensor in sorted(self.model.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
 
     def max_threads(self) -> int:
         return self._most

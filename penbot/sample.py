@@ -69,22 +69,31 @@ def _noise(seed: int, key: int, attempt: int, text: str, steps: int) -> np.ndarr
     return np.column_stack([rng.random(steps), rng.standard_normal((steps, 2)), rng.random(steps)]).astype(np.float32)
 
 
-def _draw(step: Step, noise: np.ndarray, bias: np.ndarray, temp: np.ndarray) -> np.ndarray:
-    """One normalised offset per row (float32) from the biased mixture, using pre-drawn noise."""
-    logits = step.log_pi * ((1 + bias) / temp)[:, None]
-    logits = logits - logits.max(-1, keepdims=True)
+def _draw(step: Step, noise: np.ndarray, bias: np.ndarray, temp: np.ndarray,
+          scale: np.ndarray | None = None) -> np.ndarray:
+    """One normalised offset per row (float32) from the biased mixture, using pre-drawn noise.
+
+    ``scale``: ``(1 + bias) / temp``, which the loop computes once per batch. The arithmetic
+    is the same, op for op, as the plain version, so the strokes are bit-identical; it only
+    makes fewer numpy calls (a step of the loop pays for each one).
+    """
+    logits = step.log_pi * (((1 + bias) / temp) if scale is None else scale)[:, None]
+    logits -= logits.max(-1, keepdims=True)
     log_pi = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    cdf = np.exp(log_pi).cumsum(-1)
-    k = np.minimum((cdf < noise[:, :1]).sum(-1), cdf.shape[-1] - 1)  # searchsorted, row by row
-    rows = np.arange(len(k))
-    mu = step.mu[rows, k]
-    sigma = np.exp(step.log_sigma[rows, k] - bias[:, None]) * temp[:, None]
-    rho = step.rho[rows, k]
+    cdf = np.exp(log_pi, out=log_pi).cumsum(-1)
+    m = cdf.shape[-1]
+    k = np.minimum((cdf < noise[:, :1]).sum(-1), m - 1)  # searchsorted, row by row
+    k += np.arange(0, len(k) * m, m)  # flat index of each row's component
+    mu = step.mu.reshape(-1, 2)[k]
+    sigma = np.exp(step.log_sigma.reshape(-1, 2)[k] - bias[:, None])
+    sigma *= temp[:, None]
+    rho = step.rho.reshape(-1)[k]
     z1, z2 = noise[:, 1], noise[:, 2]
-    dx = mu[:, 0] + sigma[:, 0] * z1
-    dy = mu[:, 1] + sigma[:, 1] * (rho * z1 + np.sqrt(1 - rho**2) * z2)
-    pen = (noise[:, 3] < 1 / (1 + np.exp(-step.pen_logit))).astype(np.float32)
-    return np.stack([dx, dy, pen], axis=-1).astype(np.float32, copy=False)
+    out = np.empty((len(k), 3), np.float32)
+    out[:, 0] = mu[:, 0] + sigma[:, 0] * z1
+    out[:, 1] = mu[:, 1] + sigma[:, 1] * (rho * z1 + np.sqrt(1 - rho**2) * z2)
+    out[:, 2] = noise[:, 3] < 1 / (1 + np.exp(-step.pen_logit))
+    return out
 
 
 @dataclass(frozen=True)
@@ -146,55 +155,67 @@ def _generate_loop(
     onehot = runner.one_hot(chars)
     ln = np.array([len(c) for c in run.chars], np.int64)  # the position past each line's text
     cap = int(run.max_steps.max())
-    noise_pad = np.zeros((n, cap + 1, 4), np.float32)
+    noise_pad = np.zeros((cap + 1, n, 4), np.float32)  # step-major: one step's rows are contiguous
     for i, z in enumerate(run.noise):
-        noise_pad[i, : len(z)] = z
+        noise_pad[: len(z), i] = z
 
     state, x = _primed(runner, run)
     active = np.arange(n)  # rows of the current (shrinking) batch -> line index
-    out = np.zeros((n, cap, 3), np.float32)  # generated offsets (data units) by line and step
-    focus = np.zeros((n, cap), np.int32)  # the character the window is on, by line and step
+    out = np.zeros((cap, n, 3), np.float32)  # drawn offsets (normalised) by step and line
+    focus = np.zeros((cap, n), np.int32)  # the character the window is on, by step and line
     n_out = np.zeros(n, np.int64)
     hit_cap = np.zeros(n, bool)
     bias, temp = run.bias.astype(np.float32), run.temperature.astype(np.float32)
-    mean, std = runner.mean, runner.std
-    u = np.arange(u_max)[None, :]
+    max_steps = run.max_steps.astype(np.int64)
     t = 0
     threads = threads or ThreadPolicy(1)
     current = 1
     runner.set_threads(1)
     while len(active):
-        n_threads = threads.use(len(active))
-        if n_threads != current:
-            runner.set_threads(current := n_threads)
-        t0 = time.perf_counter()
-        step = runner.step(x, state, onehot)
-        drawn = _draw(step, noise_pad[active, t], bias, temp)
-        phi = step.phi
-        at_end = phi[np.arange(len(ln)), ln]
-        before = np.where(u < ln[:, None], phi, -1.0).max(1)
-        finished = (at_end > before) & (drawn[:, 2] > 0.5) & (ln > 0)
-        real = drawn.copy()
-        real[:, :2] = real[:, :2] * std + mean
-        out[active, t] = real
-        focus[active, t] = np.where(u <= ln[:, None], phi, -1.0).argmax(1)
-        done = finished | (t + 1 >= run.max_steps[active])
-        n_out[active[done]] = t + 1
+        # per batch, not per step: these change only when lines finish
+        b = len(active)
+        rows = np.arange(b)
+        u = np.arange(u_max)
+        text_mask = np.where(u[None, :] < ln[:, None], 0.0, -np.inf).astype(np.float32)  # the line's characters
+        seen_mask = np.where(u[None, :] <= ln[:, None], 0.0, -np.inf).astype(np.float32)  # ... and one past
+        scale = (1 + bias) / temp
+        has_text = ln > 0
+        first_cut, last = int(max_steps.min()), int(max_steps.max()) - 1  # where lines are cut
+        whole = b == n  # no line has finished: the step's rows are every line, in order
+        while True:
+            n_threads = threads.use(b)
+            if n_threads != current:
+                runner.set_threads(current := n_threads)
+            t0 = time.perf_counter()
+            step = runner.step(x, state, onehot)
+            drawn = _draw(step, noise_pad[t] if whole else noise_pad[t, active], bias, temp, scale)
+            phi = step.phi
+            # phi >= 0, so adding 0 / -inf picks the same maximum as masking with -1
+            finished = (phi[rows, ln] > (phi + text_mask).max(1)) & (drawn[:, 2] > 0.5) & has_text
+            where = (phi + seen_mask).argmax(1)
+            if whole:
+                out[t], focus[t] = drawn, where
+            else:
+                out[t, active], focus[t, active] = drawn, where
+            threads.took(n_threads, time.perf_counter() - t0)
+            if progress is not None:
+                progress(t, last + 1)
+            x, state = drawn, step.state
+            t += 1
+            done = finished | (t >= max_steps) if t >= first_cut else finished
+            if done.any():
+                break
+        n_out[active[done]] = t
         hit_cap[active[done]] = ~finished[done]
-        threads.took(n_threads, time.perf_counter() - t0)
-        if progress is not None:
-            progress(t, int(run.max_steps[active].max()))
-        t += 1
-        x, state = drawn, step.state
-        if done.any():
-            keep = ~done
-            active = active[keep]
-            state = tuple(s[keep] for s in state)
-            onehot, x, bias, temp, ln = onehot[keep], x[keep], bias[keep], temp[keep], ln[keep]
+        keep = ~done
+        active = active[keep]
+        state = tuple(s[keep] for s in state)
+        onehot, x, bias, temp, ln, max_steps = onehot[keep], x[keep], bias[keep], temp[keep], ln[keep], max_steps[keep]
     if current != 1:
         runner.set_threads(1)
-    return _Written([out[i, : n_out[i]].astype(np.float64) for i in range(n)],
-                    [focus[i, : n_out[i]].astype(np.int64) for i in range(n)], hit_cap)
+    out[..., :2] = out[..., :2] * runner.std + runner.mean  # data units, as each step would have had them
+    return _Written([out[: n_out[i], i].astype(np.float64) for i in range(n)],
+                    [focus[: n_out[i], i].astype(np.int64) for i in range(n)], hit_cap)
 
 
 def _prime_offsets(runner: StepRunner, prime: Prime | None) -> np.ndarray:

@@ -21,7 +21,7 @@ from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, State
 from penbot.runtime import GRAPH_FORMAT, INPUTS, OUTPUTS, OnnxRunner, TorchRunner
 
-__all__ = ["StepGraph", "export_step", "OPSET"]
+__all__ = ["StepGraph", "export_step", "quantize_step", "OPSET"]
 
 OPSET = 17
 PARITY = 1e-4  # largest difference from the float32 torch step an export may have
@@ -89,3 +89,45 @@ def _parity(model: HandwritingModel, onnx_runner: OnnxRunner) -> float:
                         (b.log_pi, b.mu, b.log_sigma, b.rho, b.pen_logit, *b.state, b.phi), strict=True):
             worst = max(worst, float(np.abs(u - v).max()))
     return worst
+
+
+def quantize_step(src: str | Path, dst: str | Path, min_rows: int = 64) -> Path:
+    """Write ``dst``: the float step graph ``src`` with its LSTM products in int8 (dynamic
+    quantisation, per output channel), the rest float32; config and marker are kept.
+
+    The traced graph holds the packed LSTM weights as ``Constant`` nodes, which the quantiser
+    does not touch, so the large 2-D ones (``min_rows`` rows or more) become initializers first.
+    Not bit-equal to the float graph: seeded strokes differ; README "Benchmarks" has the
+    legibility and speed of both.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = Path(src), Path(dst)
+    proto = onnx.load(str(src))
+    keep = []
+    for node in proto.graph.node:
+        value = node.attribute[0].t if node.op_type == "Constant" and node.attribute else None
+        if value is not None and node.attribute[0].name == "value" and len(value.dims) == 2 \
+                and value.dims[0] >= min_rows:
+            value.name = node.output[0]
+            proto.graph.initializer.append(value)
+        else:
+            keep.append(node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(keep)
+    props = {p.key: p.value for p in proto.metadata_props}
+    with atomic_path(dst) as tmp:
+        plain = tmp.with_name(tmp.name + ".float.onnx")
+        try:
+            onnx.save(proto, str(plain))
+            quantize_dynamic(str(plain), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
+        finally:
+            plain.unlink(missing_ok=True)
+        out = onnx.load(str(tmp))
+        onnx.helper.set_model_props(out, {**props, "penbot_precision": "int8"})
+        out.producer_name = "penbot"
+        onnx.save(out, str(tmp))
+        OnnxRunner(tmp)  # refuses a graph that lost its marker or config
+    return dst

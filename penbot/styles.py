@@ -7,6 +7,7 @@ data folder (``$PENBOT_HOME/styles`` or ``~/.local/share/penbot/styles``).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -18,17 +19,25 @@ from pathlib import Path
 import numpy as np
 
 from penbot.atomic import atomic_write_text
-from penbot.data.clean import decimate, normalise_points
+from penbot.data.clean import CleanConfig, decimate, normalise_points
 from penbot.errors import PenbotError
 from penbot.strokes import Prime, Strokes
-from penbot.text import DEFAULT_ALPHABET
+from penbot.text import DEFAULT_ALPHABET, fold_text
 
-__all__ = ["Style", "load_style", "list_styles", "import_style", "save_style", "user_style_dir", "read_strokes_file"]
+__all__ = ["Style", "load_style", "list_styles", "import_style", "save_style", "user_style_dir", "read_strokes_file",
+           "check_style_name", "style_text", "ink_problems", "MAX_STYLE_BYTES", "MAX_STYLE_POINTS", "MAX_STYLE_TEXT"]
 
 # Median pen-down step of the training data in normalised units per kept point
 # (0.061 per raw point; the shipped model keeps every 3rd point: 0.18).
 RAW_STEP = 0.0607
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_RESERVED = {"none"}  # ``--style none`` means no style: a user style of that name could never be used
+# A style is a sentence or two: a real sample of 500 characters is ~10,000 recorded points
+# and ~200 kB; beyond these limits a file is not a handwriting sample (and would make every
+# line read it first, and ``styles list`` parse it).
+MAX_STYLE_BYTES = 2_000_000
+MAX_STYLE_POINTS = 20_000
+MAX_STYLE_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,16 @@ class Style:
             "name": self.name, "text": self.text, "source": self.source,
             "strokes": np.round(self.strokes.offsets, 4).tolist(),
         })
+
+
+def check_style_name(name: object) -> str:
+    """The rule for a user style's name (``penbot styles add``, the studio): a safe file name that
+    cannot be mistaken for a shipped style's number or for "none"."""
+    if not isinstance(name, str) or not _NAME.match(name) or name.isdigit() or name.lower() in _RESERVED:
+        shown = str(name)[:80]
+        raise PenbotError(f"style name {shown!r}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter "
+                          "or digit, not only digits and not 'none'", about="style_name")
+    return name
 
 
 def user_style_dir() -> Path:
@@ -66,17 +85,53 @@ def _shipped_dir() -> Path | None:
     return here if here.is_dir() else None
 
 
-def _parse_style(path: Path) -> Style:
+def _read_small(path: Path, what: str) -> bytes:
+    """The bytes of a style (or sample) file, refusing one too large to be a handwriting sample."""
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_STYLE_BYTES:
+            raise PenbotError(f"{path}: {size / 1e6:.1f} MB is too large for a {what} "
+                              f"(at most {MAX_STYLE_BYTES / 1e6:g} MB)", about="style_size")
+        with path.open("rb") as fh:
+            return fh.read(MAX_STYLE_BYTES + 1)[:MAX_STYLE_BYTES]
+    except OSError as exc:
+        raise PenbotError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
+
+
+def _style_json(path: Path) -> dict:
+    try:
+        d = json.loads(_read_small(path, "style file").decode("utf-8"))
+        if not isinstance(d, dict):
+            raise TypeError("not an object")
+        return d
+    except (ValueError, TypeError, RecursionError) as exc:
+        why = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+        raise PenbotError(f"{path}: not a readable style file ({type(exc).__name__}: {why})") from None
+
+
+def style_text(path: str | Path) -> str:
+    """What a style file says, for listing it: size-checked, without checking its strokes."""
+    path = Path(path)
+    text = _style_json(path).get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise PenbotError(f"{path}: style has no text")
+    return text
+
+
+def _parse_style(path: Path) -> Style:
+    d = _style_json(path)
+    try:
         off = np.asarray(d["strokes"], dtype=np.float64)
         text = str(d["text"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PenbotError(f"{path}: not a readable style file ({type(exc).__name__}: {exc})") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PenbotError(f"{path}: not a readable style file ({type(exc).__name__}: {str(exc)[:80]})") from None
     if not text.strip():
         raise PenbotError(f"{path}: style has no text")
     if off.ndim != 2 or off.shape[1] != 3 or len(off) < 5 or not np.isfinite(off).all():
         raise PenbotError(f"{path}: style strokes are broken (need rows of dx, dy, pen_up)")
+    if len(off) > MAX_STYLE_POINTS or len(text) > MAX_STYLE_TEXT:
+        raise PenbotError(f"{path}: style too long ({len(off):,} points, {len(text)} characters; at most "
+                          f"{MAX_STYLE_POINTS:,} and {MAX_STYLE_TEXT})", about="style_size")
     bad = sorted({c for c in text if c not in DEFAULT_ALPHABET})
     if bad:
         raise PenbotError(f"{path}: style text has characters the model cannot write: {''.join(bad)!r}")
@@ -90,14 +145,17 @@ def list_styles() -> list[tuple[str, Path]]:
     if shipped is not None:
         out += sorted(((p.stem, p) for p in shipped.glob("*.json")), key=lambda t: (len(t[0]), t[0]))
     user = user_style_dir()
-    if user.is_dir():
-        out += sorted((p.stem, p) for p in user.glob("*.json"))
+    try:
+        if user.is_dir():
+            out += sorted((p.stem, p) for p in user.glob("*.json") if p.is_file())
+    except OSError:  # an unreadable folder holds no styles we can use
+        pass
     return out
 
 
 def load_style(name: str | int | None) -> Style | None:
     """A style by shipped number, user style name, or path to a style JSON; None = unprimed."""
-    if name is None or str(name).strip() in ("", "none"):
+    if name is None or str(name).strip().lower() in _RESERVED | {""}:
         return None
     key = str(name).strip()
     if key.endswith(".json") and Path(key).is_file():
@@ -112,17 +170,49 @@ def load_style(name: str | int | None) -> Style | None:
 
 
 def save_style(style: Style, path: Path) -> Path:
-    atomic_write_text(path, style.to_json())
+    """Write the style atomically; PenbotError (naming the folder) when it cannot be written."""
+    try:
+        atomic_write_text(path, style.to_json())
+    except OSError as exc:
+        raise PenbotError(f"cannot save style {style.name!r} in {Path(path).parent} ({exc.strerror or exc})",
+                          about="style_save") from None
     return path
 
 
 # --- importing a user's own handwriting ---------------------------------------------------
 
+# Handwriting is drawn with paths and polylines; shapes (rect, circle, polygon), text, images
+# and referenced content (use, defs) are page furniture, never the sample's ink.
+_SVG_KEEP = {"svg", "g", "a", "switch", "path", "polyline", "line", "title", "desc", "metadata"}
+
+
+def _svg_strokes_only(data: bytes, path: Path) -> str:
+    """The SVG with every element that is not a stroke (or a group of strokes) removed."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise PenbotError(f"{path}: cannot read SVG ({exc})") from None
+
+    def local(tag: object) -> str:
+        return tag.split("}")[-1] if isinstance(tag, str) else ""
+
+    if local(root.tag) != "svg":
+        raise PenbotError(f"{path}: not an SVG file (its root element is <{local(root.tag)}>)")
+    for parent in list(root.iter()):
+        for child in list(parent):
+            style = (child.get("style") or "").replace(" ", "")
+            unstroked = child.get("stroke") == "none" or "stroke:none" in style
+            if local(child.tag) not in _SVG_KEEP or (unstroked and local(child.tag) != "g"):
+                parent.remove(child)
+    return ET.tostring(root, encoding="unicode")
+
+
 def _svg_polylines(path: Path) -> list[np.ndarray]:
     import vpype as vp
 
+    svg = _svg_strokes_only(_read_small(path, "handwriting sample"), path)
     try:
-        lc, _w, _h = vp.read_svg(str(path), quantization=0.1)
+        lc, _w, _h = vp.read_svg(io.StringIO(svg), quantization=0.1)
     except Exception as exc:  # vpype/svgelements raise many types on bad SVG
         why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise PenbotError(f"{path}: cannot read SVG ({why})") from None
@@ -131,21 +221,21 @@ def _svg_polylines(path: Path) -> list[np.ndarray]:
 
 def _json_polylines(path: Path) -> list[np.ndarray]:
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PenbotError(f"{path}: not valid JSON ({exc})") from None
+        d = json.loads(_read_small(path, "handwriting sample").decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise PenbotError(f"{path}: not valid JSON ({str(exc)[:80]})") from None
     strokes = d.get("strokes") if isinstance(d, dict) else d
     try:
         out = [np.asarray(s, dtype=np.float64).reshape(-1, 2) for s in strokes]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise PenbotError(f"{path}: JSON must be a list of strokes, each a list of [x, y] points") from None
     return out
 
 
 def _inkml_polylines(path: Path) -> list[np.ndarray]:
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
+        root = ET.fromstring(_read_small(path, "handwriting sample"))
+    except ET.ParseError as exc:
         raise PenbotError(f"{path}: not valid InkML ({exc})") from None
     out = []
     for trace in root.iter():
@@ -174,8 +264,16 @@ def read_strokes_file(path: str | Path) -> list[np.ndarray]:
         raise PenbotError(f"{path}: unknown stroke format (use .svg, .json or .inkml)")
     lines = [p for p in reader(path) if len(p) and np.isfinite(p).all()]
     if not lines or sum(len(p) for p in lines) < 5:
-        raise PenbotError(f"{path}: no strokes found")
+        raise PenbotError(f"{path}: no strokes found (a sample is paths or polylines; shapes and text are ignored)")
+    _check_points(lines, str(path))
     return lines
+
+
+def _check_points(polylines: list[np.ndarray], what: str) -> None:
+    total = sum(len(p) for p in polylines)
+    if total > MAX_STYLE_POINTS:
+        raise PenbotError(f"{what}: {total:,} points is too many for a handwriting sample "
+                          f"(at most {MAX_STYLE_POINTS:,}: a sentence or two)", about="style_size")
 
 
 def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
@@ -192,14 +290,27 @@ def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
 
 
 def style_from_polylines(name: str, text: str, polylines: list[np.ndarray], decimation: int = 3) -> Style:
-    """Normalise a handwriting sample like the training data (level, height 1, origin)."""
-    text = " ".join(text.split())
-    if not text:
+    """Normalise a handwriting sample like the training data (level, height 1, origin), stored at
+    the model's point density (resampled to the data's pen step, then every ``decimation``-th point).
+
+    The text is folded as ``penbot write`` folds it (``é`` -> ``e``), so a sample may say what
+    a letter may say.
+    """
+    if not text or not text.strip():
         raise PenbotError("a style needs the text its strokes say", about="style_text")
-    bad = sorted({c for c in text if c not in DEFAULT_ALPHABET})
-    if bad:
-        raise PenbotError(f"style text has characters the model cannot write: {''.join(bad)!r}")
+    try:
+        text = " ".join(fold_text(text).text.split())
+    except PenbotError as exc:
+        raise PenbotError(f"style text: {exc}", about=exc.about) from None
+    if len(text) > MAX_STYLE_TEXT:
+        raise PenbotError(f"style text is {len(text)} characters long; a sample of a sentence or two "
+                          f"(at most {MAX_STYLE_TEXT}) is enough", about="style_size")
+    _check_points(polylines, "the sample")
     norm = normalise_points([np.asarray(p, dtype=np.float64) for p in polylines], max_rotation_deg=12.0)
+    length = sum(float(np.linalg.norm(np.diff(p, axis=0), axis=1).sum()) for p in norm if len(p) > 1)
+    if length / RAW_STEP > 4 * MAX_STYLE_POINTS:  # resampling would make more points than any sample has
+        raise PenbotError(f"the sample's ink is {length:,.0f} line heights long: far too long for a handwriting "
+                          "sample (is its height tiny beside its width?)", about="style_size")
     norm = [decimate(_resample(p, RAW_STEP), decimation) for p in norm]
     strokes = Strokes.from_polylines(norm)
     off = strokes.offsets.copy()
@@ -207,9 +318,39 @@ def style_from_polylines(name: str, text: str, polylines: list[np.ndarray], deci
     return Style(name, text, Strokes(off), "imported")
 
 
-def import_style(name: str, path: str | Path, text: str, decimation: int = 3) -> Path:
-    """Import a user's handwriting sample as style ``name`` (usable as ``--style name``)."""
-    if not _NAME.match(name) or name.isdigit():
-        raise PenbotError(f"style name {name!r}: use letters, digits, '-', '_' or '.', not only digits")
+def ink_problems(style: Style, decimation: int = 3, clean: CleanConfig = CleanConfig()) -> list[str]:
+    """Why the style's ink cannot be its text, by the rule the data cleaning drops lines with
+    (width and points per character, ``penbot.data.clean``); empty when it can.
+
+    A sample that does not say its text makes the model finish the sample's text at the start
+    of every line, then write the line: the wrong words, with no error.
+    """
+    n = max(1, len(style.text))
+    x0, _, x1, _ = style.strokes.bounds()
+    width, points = (x1 - x0) / n, len(style.strokes) * decimation / n  # points at the recording's density
+    (w_lo, w_hi), (p_lo, p_hi) = clean.width_per_char, clean.points_per_char
+    problems = []
+    if not w_lo <= width <= w_hi:
+        problems.append(f"the ink is {'too narrow' if width < w_lo else 'too wide'} for its {n} characters "
+                        f"({width:.2f} line heights per character; handwriting has {w_lo:g}-{w_hi:g})")
+    if not p_lo <= points <= p_hi:
+        problems.append(f"the ink has {'too little' if points < p_lo else 'too much'} writing for its {n} characters "
+                        f"(does the sample say exactly the text given?)")
+    return problems
+
+
+def import_style(name: str, path: str | Path, text: str, decimation: int = 3, force: bool = False) -> Path:
+    """Import a user's handwriting sample as style ``name`` (usable as ``--style name``).
+
+    Refuses a sample whose ink cannot be its text, and an existing style of that name
+    unless ``force``.
+    """
+    check_style_name(name)
+    target = user_style_dir() / f"{name}.json"
+    if target.exists() and not force:
+        raise PenbotError(f"a style called {name!r} exists already ({target})", about="style_exists")
     style = style_from_polylines(name, text, read_strokes_file(path), decimation)
-    return save_style(style, user_style_dir() / f"{name}.json")
+    problems = ink_problems(style, decimation)
+    if problems:
+        raise PenbotError(f"{path}: the sample does not look like {style.text!r}: {problems[0]}", about="style_ink")
+    return save_style(style, target)

@@ -54,8 +54,10 @@ def fold_text(text: str, alphabet: str = DEFAULT_ALPHABET, drop_unknown: bool = 
     """Map ``text`` onto ``alphabet``: fold typographic/accents, else raise naming the chars.
 
     Newlines are kept (layout splits on them); other characters outside the alphabet
-    are an error unless ``drop_unknown``.
+    are an error unless ``drop_unknown``. The text is composed (NFC) first, so a letter
+    typed as a base and a combining accent (``e`` + U+0301) folds like ``é``.
     """
+    text = unicodedata.normalize("NFC", text)
     out: list[str] = []
     folded: dict[str, str] = {}
     dropped: list[str] = []

@@ -310,7 +310,7 @@ def test_progress_reports_counts_and_eta(tmp_path: Path, model) -> None:
 
 # --- command line ---------------------------------------------------------------------------
 
-def _register_some() -> None:
+def _register_some(argv=None) -> None:
     """The batch command plus ``write`` (with one command typer would drop the command name)."""
     import penbot.cli.batch  # noqa: F401
     import penbot.cli.write  # noqa: F401

@@ -70,6 +70,21 @@ def test_skipped_characters_fail():
     assert check_line(off, text, skipped, 0, False, LineRules(skipped_chars_per=4)) == ""
 
 
+
+def test_a_line_that_begins_by_finishing_the_style_text_fails():
+    """A style whose ink does not say its text: the window stays in the sample's text (``focus < start``)
+    while the line's first letters are drawn ("ello test" for a sample said to be "hello")."""
+    text = "test with s1"
+    off = _line(len(text) + 4)
+    start = 6  # "hello " is the style's text and separator
+    focus = _focus(off, start, text)
+    assert check_line(off, text, focus, start, False) == ""
+    spaced = np.r_[np.full(2, start - 1), focus[:-2]]  # two points on the separating space: normal
+    assert check_line(off, text, spaced, start, False) == ""
+    late = np.r_[np.linspace(1, start - 1, 16).astype(int), focus[:-16]]  # "ello " written first
+    assert "began by finishing the style sample's text (16 points)" in check_line(off, text, late, start, False)
+    assert check_line(off, text, late, start, False, LineRules(max_points_in_prime=20, skipped_chars_per=1)) == ""
+
 def test_trim_tail_drops_only_a_stray_mark_after_a_gap():
     word = Strokes.from_polylines([np.array([[0, 0], [0.5, 0.2], [1.0, 0.0]])]).offsets
     stray = np.array([[0.6, 0.0, 0.0], [0.0, -0.5, 1.0]])  # starts 0.6 right of the ink

@@ -21,9 +21,26 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # imported for their side effect of adding commands to ``app``
-    from penbot.cli import batch, data, explore, model, studio, styles, write  # noqa: F401
+# the module that adds each command to ``app`` (when imported)
+_MODULES = {"batch": "batch", "data": "data", "explore": "explore", "train": "model", "eval": "model",
+            "export": "model", "studio": "studio", "styles": "styles", "write": "write", "free": "write"}
+
+
+@app.callback()
+def _root() -> None:
+    # keeps ``app`` a group of commands when only one command module is imported
+    pass
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Import only the invoked command's module (all of them for help or an unknown command):
+    the others' imports (torch checks, PIL, data code) would cost every start-up."""
+    import importlib
+
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), "")
+    for name in [_MODULES[command]] if command in _MODULES else sorted(set(_MODULES.values())):
+        importlib.import_module(f"penbot.cli.{name}")
 
 
 # the CLI's own hint for a library error, by (command, what the error is about)
@@ -31,6 +48,7 @@ _HINTS = {
     ("write", "unknown_characters"): "use --drop-unknown to skip them",
     ("write", "seed"): "try another --seed or a higher --bias",
     ("styles", "style_text"): "give it with --text",
+    ("styles", "style_exists"): "add --force to replace it",
 }
 
 
@@ -42,7 +60,7 @@ def _hint(argv: list[str] | None, exc: PenbotError) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
+    _register(argv)
     try:
         code = app(args=argv, standalone_mode=False)
         # not standalone, typer returns (not raises) typer.Exit codes, and 130 for Ctrl-C

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,9 @@ _HELP = (
     "outside the folder; names that collide (ignoring case) get -2, -3, ... in row order.\n\n"
     "A rerun skips letters already written with the same inputs (see .penbot-batch.json); --force rewrites "
     "them. Rows are numbered from 1 after the header.\n\n"
+    "Mailing: --envelope address.txt --envelope-size DL also writes NAME-envelope.EXT; --signature sig.svg signs "
+    "each letter; --pen text=1,signature=2 puts them on separate pens; plotter outputs get a plot-time estimate; "
+    "--workers N or --scheduler tcp://HOST:8786 samples on Dask (see README, Mailings).\n\n"
     "Exit status: 0 when every row was written, 1 when any row failed (listed in errors.csv) or the command "
     "is wrong, 130 when interrupted."
 )
@@ -61,6 +65,17 @@ class _Progress:
             sys.stderr.write("\r" + " " * 79 + "\r")
 
 
+def _executor(model: Path | None, mailing, scheduler: str | None, workers: int | None):
+    """Dask for --scheduler / --workers, else nothing (run_batch samples in this process)."""
+    if not scheduler and workers is None:
+        return nullcontext(None)
+    from penbot.distributed import dask_executor
+
+    if workers is not None and workers < 1:
+        raise PenbotError(f"--workers must be at least 1, got {workers}")
+    return dask_executor(model, mailing, scheduler=scheduler, workers=workers)
+
+
 @app.command("batch", help=_HELP)
 @o.with_settings
 def batch_cmd(
@@ -74,26 +89,48 @@ def batch_cmd(
     force: bool = typer.Option(False, "--force", help="Rewrite letters that are already complete."),
     encoding: str = typer.Option("utf-8", help="Encoding of the CSV and the template (e.g. latin-1)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line; errors and summary only."),
+    envelope: Path = typer.Option(None, "--envelope", help="Address template ({column} placeholders): also write "
+                                  "NAME-envelope.EXT beside each letter."),
+    envelope_size: o.EnvelopeSize = o.DEFAULTS.envelope_size,
+    return_address: o.ReturnAddress = o.DEFAULTS.return_address,
+    signature: o.SignatureFile = o.DEFAULTS.signature,
+    signature_height: o.SignatureHeight = o.DEFAULTS.signature_height,
+    pen: o.Pen = o.DEFAULTS.pen,
+    scheduler: str = typer.Option(None, "--scheduler", help="Run on an existing Dask cluster, e.g. tcp://HOST:8786 "
+                                  '(pip install "penbot[dask]"); outputs are written here.'),
+    workers: int = typer.Option(None, "--workers", help="Start N local Dask worker processes (loopback only) "
+                                "and sample the chunks on them."),
     settings: Settings = o.DEFAULTS,
 ) -> None:
     from penbot.batch import plan_batch, run_batch
-    from penbot.options import export_options
+    from penbot.options import export_options, mailing_options
     from penbot.write import open_model
 
     settings = replace(settings, max_pages=max_pages or None)
     if chunk < 1:
         raise PenbotError(f"--chunk must be at least 1, got {chunk}")
     export = export_options(settings)
-    plan = plan_batch(csv_file, template, out, settings, encoding)
+    if envelope_size and envelope is None:
+        raise PenbotError("--envelope-size needs --envelope, the address template")
+    if scheduler and workers is not None:
+        raise PenbotError("give either --scheduler or --workers, not both")
+    mailing = mailing_options(settings, encoding, envelope=envelope is not None)
+    plan = plan_batch(csv_file, template, out, settings, encoding, envelope=envelope,
+                      signature=mailing.signature is not None)
     net = open_model(model)
     show = _Progress(not quiet and sys.stderr.isatty())
     try:
-        summary = run_batch(plan, net, export, chunk=chunk, force=force, progress=show)
+        with _executor(model, mailing, scheduler, workers) as executor:
+            summary = run_batch(plan, net, export, chunk=chunk, force=force, progress=show, mailing=mailing,
+                                executor=executor)
     except KeyboardInterrupt:
         show.clear()
         done = show.state.done if show.state else 0
         print(f"penbot: interrupted after {done} letter(s); run the same command again to finish", file=sys.stderr)
         sys.exit(130)  # sys.exit, not typer.Exit: click returns (swallows) Exit codes when not standalone
+    except PenbotError:
+        show.clear()  # the error gets a line of its own, not the end of the progress line
+        raise
     show.clear()
     for row, notice in summary.notices:
         if not quiet:
@@ -103,5 +140,8 @@ def batch_cmd(
     report = f" (see {summary.errors_csv})" if summary.errors_csv else ""
     print(f"{summary.rows} rows: {summary.done} written, {summary.skipped} skipped (already complete), "
           f"{summary.failed} failed{report} in {summary.seconds:.1f} s; outputs in {plan.folder}", file=sys.stderr)
+    if summary.plot is not None:
+        print(f"plot time for the mailing ({settings.profile}): {summary.plot.describe()}; per letter in "
+              f"{plan.folder / '.penbot-batch.json'}", file=sys.stderr)
     if not summary.ok:
         sys.exit(1)

@@ -18,7 +18,8 @@ import typer
 from penbot.options import Settings
 
 __all__ = ["Style", "Bias", "Temperature", "Page", "Orientation", "Margins", "Size", "LineSpacing", "Align", "Indent",
-           "DropUnknown", "Model", "PenWidth", "Color", "Profile", "Optimise", "Quiet", "DEFAULTS", "SHARED",
+           "DropUnknown", "Model", "PenWidth", "Color", "Profile", "Optimise", "Quiet", "EnvelopeSize", "ReturnAddress",
+           "SignatureFile", "SignatureHeight", "Pen", "DEFAULTS", "SHARED",
            "settings_of", "with_settings"]
 
 DEFAULTS = Settings()
@@ -40,6 +41,19 @@ Color = Annotated[str, typer.Option(help="Stroke colour (SVG/PNG).")]
 Profile = Annotated[str, typer.Option(help="G-code profile (see README).")]
 Optimise = Annotated[bool, typer.Option(help="Merge and sort strokes to cut pen-up travel.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+# a mailing's extras (penbot.options.mailing_options)
+EnvelopeSize = Annotated[str, typer.Option(
+    "--envelope-size", help="Envelope: DL, C6, C5, C4, #10 or WxH (e.g. 220x110mm), landscape; the address goes "
+    "in the recipient area (see README, Mailings).")]
+ReturnAddress = Annotated[str, typer.Option(
+    "--return-address", help="File with the return address, written smaller at the envelope's top-left.")]
+SignatureFile = Annotated[str, typer.Option(
+    "--signature", help="Your own signature as strokes (SVG, JSON or InkML), kept exactly as drawn: after the "
+    "last line, or where the template has {signature}.")]
+SignatureHeight = Annotated[float, typer.Option(help="Height of the signature in mm.")]
+Pen = Annotated[str, typer.Option(
+    "--pen", help="Pens by layer, KIND=LAYER[:COLOUR] for text, signature, address (e.g. "
+    "text=1,signature=2:blue); default text=1,signature=2,address=1. G-code pauses for a pen change.")]
 
 
 # the writing settings every writing command takes, in --help order

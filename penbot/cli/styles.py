@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -19,15 +20,20 @@ def list_cmd() -> None:
 
     Example: penbot styles list
     """
-    from penbot.styles import list_styles, load_style
+    from penbot.errors import PenbotError
+    from penbot.styles import list_styles, style_text
 
     rows = list_styles()
     if not rows:
         print("no styles installed")
     for name, path in rows:
-        style = load_style(str(path))
+        try:
+            text = style_text(path)
+        except PenbotError as exc:  # one broken file does not hide the others
+            print(f"penbot: note: skipped style {name!r}: {exc}", file=sys.stderr)
+            continue
         kind = "user" if not name.isdigit() else "shipped"
-        print(f"{name:>12}  {kind:7}  {style.text!r}")
+        print(f"{name:>12}  {kind:7}  {text!r}")
 
 
 @styles_app.command("show")
@@ -58,6 +64,7 @@ def add_cmd(
     name: str = typer.Argument(..., help="Name for the new style."),
     source: Path = typer.Option(..., "--from", help="Your handwriting: .svg (polylines/paths), .json or .inkml."),
     text: str = typer.Option(..., "--text", help="What the sample says, exactly."),
+    force: bool = typer.Option(False, "--force", help="Replace a user style of the same name."),
 ) -> None:
     """Import your own handwriting as a style.
 
@@ -65,7 +72,7 @@ def add_cmd(
     """
     from penbot.styles import import_style
 
-    path = import_style(name, source, text)
+    path = import_style(name, source, text, force=force)
     print(f"added style {name!r} ({path}); use it with --style {name}")
 
 

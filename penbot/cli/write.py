@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,6 +13,10 @@ from penbot.cli import app
 from penbot.cli import options as o
 from penbot.errors import PenbotError
 from penbot.options import Settings
+
+if TYPE_CHECKING:
+    from penbot.export import ExportOptions
+    from penbot.page import Page as PageSize
 
 
 def _progress(enabled: bool):
@@ -56,34 +61,68 @@ def write_cmd(
     seed: int = typer.Option(o.DEFAULTS.seed, help="Same seed, same strokes."),
     model: o.Model = None,
     quiet: o.Quiet = False,
+    envelope_size: o.EnvelopeSize = o.DEFAULTS.envelope_size,
+    return_address: o.ReturnAddress = o.DEFAULTS.return_address,
+    signature: o.SignatureFile = o.DEFAULTS.signature,
+    signature_height: o.SignatureHeight = o.DEFAULTS.signature_height,
+    pen: o.Pen = o.DEFAULTS.pen,
     settings: Settings = o.DEFAULTS,
 ) -> None:
-    """Write TEXT in handwriting to a file.
+    """Write TEXT in handwriting to a file (with --envelope-size: TEXT is the address on an envelope).
 
     Example: penbot write "hello world" --style 3 --out page.svg
     """
     from penbot.export import write_pages
-    from penbot.options import export_options, write_options
+    from penbot.mailing import sign_only, write_envelope
+    from penbot.options import export_options, mailing_options, write_options
     from penbot.write import open_model, write_text
 
     t0 = time.time()
     body = read_text_arg(text, file)
     opts, export = write_options(settings), export_options(settings)
-    check_output(out)
+    mailing = mailing_options(settings)
+    check_output(out, opts.page, export)
     net = open_model(model)
-    doc = write_text(body, opts, net, progress=_progress(not quiet))
-    if not quiet and sys.stderr.isatty():
-        sys.stderr.write("\r" + " " * 40 + "\r")
+    if mailing.envelope is not None:
+        page = write_envelope(body, opts, mailing, net, progress=_progress(not quiet))
+        paths = write_pages([page], out, export)
+        print(f"wrote {', '.join(map(str, paths))} ({mailing.envelope.name} envelope) in {time.time() - t0:.1f} s")
+        _plot_summary(out, [page], export, settings.profile)
+        return
+    try:
+        doc = write_text(body, opts, net, progress=_progress(not quiet))
+    finally:  # an error (or Ctrl-C) gets a line of its own, not the end of the progress line
+        if not quiet and sys.stderr.isatty():
+            sys.stderr.write("\r" + " " * 40 + "\r")
     for notice in doc.notices:
         print(f"penbot: note: {notice}", file=sys.stderr)
-    paths = write_pages(doc.pages, out, export)
+    pages = sign_only(doc.pages, mailing, opts)
+    paths = write_pages(pages, out, export)
     print(f"wrote {', '.join(str(p) for p in paths)} ({len(doc.pages)} page(s), {doc.lines_written} lines, "
           f"{doc.resampled} re-sampled) in {time.time() - t0:.1f} s")
+    _plot_summary(out, pages, export, settings.profile)
 
 
-def check_output(out: Path) -> None:
-    """Refuse an output we cannot write before any work is done."""
-    from penbot.export import WRITERS
+def _plot_summary(out: Path, pages: list, export: ExportOptions, profile: str) -> None:
+    """For a plotter file: pen-down length, pen-up travel, lifts and the plot time at the profile's feeds."""
+    from penbot.plottime import PLOTTER_SUFFIXES, estimate_plot
+
+    if out.suffix.lower() not in PLOTTER_SUFFIXES:
+        return
+    for n, page in enumerate(pages, 1):
+        est = estimate_plot(page, export)
+        where = f" page {n}" if len(pages) > 1 else ""
+        if est is None:
+            print(f"no plot-time estimate{where}: profile {profile} names no draw_feed")
+        else:
+            print(f"plot{where} ({profile}): {est.describe()}")
+
+
+def check_output(out: Path, page: PageSize | None = None, export: ExportOptions | None = None) -> None:
+    """Refuse an output we cannot write before any work is done: unknown type, a folder in its
+    place, a folder we cannot write in, a page too large for the format (with ``page``)."""
+    from penbot.atomic import check_writable
+    from penbot.export import WRITERS, check_export
 
     suffix = out.suffix.lower()
     if suffix not in WRITERS:
@@ -91,6 +130,11 @@ def check_output(out: Path) -> None:
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise PenbotError(f"{out}: {parent} is not a folder")
+    if out.is_dir():
+        raise PenbotError(f"{out}: a folder has that name")
+    if page is not None and export is not None:
+        check_export(out, page, export)
+    check_writable(parent)
 
 
 @app.command("free")
@@ -119,7 +163,7 @@ def free_cmd(
     t0 = time.time()
     settings = o.settings_of(locals(), style=None, margins="15mm")
     opts = write_options(settings)
-    check_output(out)
+    check_output(out, opts.page, export_options(settings))
     net = open_model(model)
     prime = None
     if continue_from is not None:

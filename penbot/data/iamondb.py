@@ -13,6 +13,7 @@ import csv
 import re
 import tarfile
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,10 @@ def _iter_tar(path: Path, suffix: str) -> Iterator[tuple[str, bytes]]:
                     handle = tar.extractfile(member)
                     if handle is not None:
                         yield Path(member.name).name, handle.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise PenbotError(f"{path}: cannot read archive ({exc})") from None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        lines = [ln.strip(" -") for ln in str(exc).splitlines() if ln.strip(" -")]
+        why = lines[0].rstrip(":") if lines else type(exc).__name__  # tarfile lists every method it tried
+        raise PenbotError(f"{path}: cannot read archive ({why[:100]}; is it a complete .tar.gz?)") from None
 
 
 def _tree(root: Path, name: str, suffix: str) -> Callable[[], Iterator[tuple[str, bytes]]] | None:

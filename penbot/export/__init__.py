@@ -7,21 +7,25 @@ profiles), ``.hpgl``/``.plt`` (vpype's HPGL writer), ``.png`` (preview), ``.json
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import ExitStack
+import errno
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from penbot.atomic import atomic_path
+from penbot.atomic import atomic_paths
 from penbot.errors import PenbotError
 from penbot.export.gcode import gcode_profiles, load_profiles, write_gcode
 from penbot.export.hpgl import write_hpgl
 from penbot.export.json import read_json, write_json
 from penbot.export.options import ExportOptions
 from penbot.export.plotter import Travel, optimise_lines
-from penbot.export.png import render_png, write_png
+from penbot.export.png import png_size, render_png, write_png
 from penbot.export.svg import svg_string, write_svg
-from penbot.page import PageDrawing
+from penbot.page import Page, PageDrawing
+
+# errors of the disk, not of one file: no later file can be written either
+DISK_ERRORS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS, errno.EIO) if e)
 
 __all__ = [
     "ExportOptions",
@@ -29,6 +33,9 @@ __all__ = [
     "Travel",
     "write_pages",
     "output_paths",
+    "stale_pages",
+    "check_export",
+    "DISK_ERRORS",
     "optimise_lines",
     "gcode_profiles",
     "load_profiles",
@@ -63,13 +70,39 @@ def output_paths(path: str | Path, pages: int) -> list[Path]:
     return [path.with_name(f"{path.stem}-{n}{path.suffix}") for n in range(1, pages + 1)]
 
 
-def write_pages(pages: list[PageDrawing], path: str | Path, opts: ExportOptions = ExportOptions()) -> list[Path]:
+def stale_pages(path: str | Path, pages: int) -> list[Path]:
+    """Page files of ``path`` that an earlier, longer document left and ``pages`` pages do not
+    overwrite: ``out-3.svg`` (and on) after 2 pages, ``out-1.svg`` (and on) after 1."""
+    path = Path(path)
+    if not WRITERS.get(path.suffix.lower(), WRITERS[".json"]).per_page or not path.parent.is_dir():
+        return []
+    first = pages + 1 if pages > 1 else 1
+    pattern = re.compile(re.escape(path.stem) + r"-(\d+)" + re.escape(path.suffix))
+    found = []
+    for p in path.parent.iterdir():
+        m = pattern.fullmatch(p.name)
+        if m and int(m.group(1)) >= first and not m.group(1).startswith("0") and p.is_file():
+            found.append(p)
+    return sorted(found, key=lambda p: int(pattern.fullmatch(p.name).group(1)))
+
+
+def check_export(path: str | Path, page: Page, opts: ExportOptions) -> None:
+    """Refuse, before any writing, a page this output cannot hold (a PNG too large to draw)."""
+    if Path(path).suffix.lower() == ".png":
+        png_size(page, opts.png_dpi)
+
+
+def write_pages(pages: list[PageDrawing], path: str | Path, opts: ExportOptions = ExportOptions(),
+                protect: Collection[str] = ()) -> list[Path]:
     """Write ``pages`` in the format of ``path``'s extension; return the files written.
 
     Page formats (SVG, G-code, HPGL, PNG) hold one page per file: one page is written to
     ``path`` itself, several to ``<stem>-1<ext>``, ``<stem>-2<ext>``, ... JSON holds every
-    page in one file. All files appear together or not at all: each is written to a
-    temporary file beside it and renamed only when every page succeeded.
+    page in one file. Every page is written or none is changed: each goes to a temporary
+    file beside it, and they are renamed only when every page succeeded. Pages an earlier,
+    longer document of the same name left behind (``out-3.svg`` after 2 pages) are then
+    removed, except files named (case-folded) in ``protect``: another document's output.
+    PenbotError names the page that failed.
     """
     path = Path(path)
     writer = WRITERS.get(path.suffix.lower())
@@ -79,14 +112,23 @@ def write_pages(pages: list[PageDrawing], path: str | Path, opts: ExportOptions 
     if not pages:
         raise PenbotError(f"{path}: nothing to write (no pages)")
     targets = output_paths(path, len(pages)) if writer.per_page else [path]
+    current = targets[0]
     try:
-        with ExitStack() as stack:
-            tmps = [stack.enter_context(atomic_path(t)) for t in targets]
+        with atomic_paths(targets) as tmps:
             if writer.per_page:
-                for page, tmp in zip(pages, tmps, strict=True):
+                for page, tmp, target in zip(pages, tmps, targets, strict=True):
+                    current = target
                     writer.write(page, tmp, opts)
             else:
                 writer.write(pages, tmps[0], opts)
+            current = None
     except OSError as exc:
-        raise PenbotError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        name = exc.filename if exc.filename and not Path(exc.filename).name.endswith(".tmp") else current or path
+        about = "disk" if exc.errno in DISK_ERRORS else "output"
+        raise PenbotError(f"{name}: cannot write ({exc.strerror or exc})", about=about) from None
+    except MemoryError:
+        raise PenbotError(f"{current or path}: not enough memory to write this page", about="output") from None
+    for old in stale_pages(path, len(pages)):
+        if old.name.casefold() not in {n.casefold() for n in protect}:
+            old.unlink(missing_ok=True)
     return targets

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
-from penbot.export.plotter import plot_lines, to_document
+from penbot.export.plotter import layers_document, plot_layers
 from penbot.page import PageDrawing
 
 __all__ = ["PENBOT_PROFILES", "load_profiles", "gcode_profiles", "write_gcode"]
@@ -52,7 +52,8 @@ def write_gcode(page: PageDrawing, path: Path, opts: ExportOptions) -> None:
     names = gcode_profiles(opts.gcode_config)
     if opts.gcode_profile not in names:
         raise PenbotError(f"unknown G-code profile {opts.gcode_profile!r}: known profiles are {', '.join(names)}")
-    doc = to_document(page, plot_lines(page, opts.optimise, opts.merge_tolerance_mm))
+    doc = layers_document(page, plot_layers(page, opts.optimise, opts.merge_tolerance_mm), opts.pens, opts.color,
+                          opts.pen_width_mm)
     with open(path, "w", encoding="utf-8") as out:
         try:
             gwrite.callback(output=out, profile=opts.gcode_profile, default=())(State(doc))

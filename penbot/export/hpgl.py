@@ -7,7 +7,7 @@ from pathlib import Path
 
 from penbot.errors import PenbotError
 from penbot.export.options import ExportOptions
-from penbot.export.plotter import plot_lines, to_document
+from penbot.export.plotter import layers_document, plot_layers
 from penbot.page import PX_PER_MM, PageDrawing
 
 __all__ = ["hpgl_paper", "write_hpgl"]
@@ -42,7 +42,8 @@ def write_hpgl(page: PageDrawing, path: Path, opts: ExportOptions) -> None:
     import vpype as vp
 
     paper = hpgl_paper(opts.hpgl_device, page.page.width_mm, page.page.height_mm, opts.hpgl_paper)
-    doc = to_document(page, plot_lines(page, opts.optimise, opts.merge_tolerance_mm))
+    doc = layers_document(page, plot_layers(page, opts.optimise, opts.merge_tolerance_mm), opts.pens, opts.color,
+                          opts.pen_width_mm)
     with open(path, "w", encoding="utf-8") as out:
         try:
             vp.write_hpgl(

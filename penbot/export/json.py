@@ -38,6 +38,7 @@ def pages_to_dict(pages: list[PageDrawing]) -> dict:
                     "y_mm": round(float(line.y_mm), 4),
                     "scale": round(float(line.scale), 6),
                     "strokes": [np.round(s, 4).tolist() for s in line.polylines],
+                    **({"layer": line.layer} if line.layer != 1 else {}),
                 }
                 for line in d.lines
             ],
@@ -53,7 +54,7 @@ def pages_from_dict(data: dict) -> list[PageDrawing]:
         page = Page(float(d["width_mm"]), float(d["height_mm"]), m["top"], m["right"], m["bottom"], m["left"])
         lines = [
             PlacedLine(ln["text"], tuple(as_polylines(ln["strokes"])), float(ln.get("y_mm", 0.0)),
-                       float(ln.get("scale", 1.0)))
+                       float(ln.get("scale", 1.0)), layer=int(ln.get("layer", 1)))
             for ln in d["lines"]
         ]
         out.append(PageDrawing(page, tuple(lines)))

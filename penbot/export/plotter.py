@@ -7,6 +7,7 @@ scipy it costs ~0.3 s at start, which SVG and PNG output do not need.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from penbot.page import PX_PER_MM, PageDrawing
 if TYPE_CHECKING:
     import vpype as vp
 
-__all__ = ["Travel", "optimise_lines", "to_document", "plot_lines"]
+__all__ = ["Travel", "optimise_lines", "to_document", "plot_lines", "plot_layers", "layers_document"]
 
 log = logging.getLogger("penbot")
 
@@ -76,4 +77,47 @@ def to_document(page: PageDrawing, lines: list[np.ndarray]) -> vp.Document:
     lc = _complex(lines)
     lc.scale(PX_PER_MM)
     doc.add(lc, 1)
+    return doc
+
+
+# the plotting order of recently exported pages: the G-code writer and the plot-time estimate
+# share one linemerge/linesort per page (keyed by the page object, dropped with it)
+_ORDER: dict[int, tuple[weakref.ref, tuple, list[tuple[int, list[np.ndarray]]]]] = {}
+
+
+def plot_layers(page: PageDrawing, optimise: bool, merge_tolerance: float) -> list[tuple[int, list[np.ndarray]]]:
+    """``(layer, strokes in plotting order)`` per layer with ink, layers in order (pens by layer)."""
+    key = (optimise, merge_tolerance)
+    hit = _ORDER.get(id(page))
+    if hit is not None and hit[0]() is page and hit[1] == key:
+        return hit[2]
+    out = []
+    for layer in page.layer_ids:
+        lines = [p for p in page.layer_polylines(layer) if len(p)]
+        out.append((layer, optimise_lines(lines, merge_tolerance)[0] if optimise and lines else lines))
+    for k in [k for k, v in _ORDER.items() if v[0]() is None]:
+        del _ORDER[k]
+    _ORDER[id(page)] = (weakref.ref(page), key, out)
+    return out
+
+
+def layers_document(page: PageDrawing, layers: list[tuple[int, list[np.ndarray]]], pens: tuple = (),
+                    color: str = "black", width_mm: float = 0.35) -> vp.Document:
+    """A vpype document with one layer per pen, each with vpype's name, colour and pen width, and
+    ``penbot_next`` (the next layer's pen) for a profile's pen-change message."""
+    import vpype as vp
+
+    from penbot.pens import pen_for
+
+    doc = vp.Document(page_size=(page.page.width_mm * PX_PER_MM, page.page.height_mm * PX_PER_MM))
+    for i, (layer, lines) in enumerate(layers):
+        lc = _complex(lines)
+        lc.scale(PX_PER_MM)
+        pen = pen_for(layer, pens, color, width_mm)
+        lc.metadata.update({"vp_name": pen.name, "vp_color": vp.Color(pen.color),
+                            "vp_pen_width": pen.width_mm * PX_PER_MM})
+        if i + 1 < len(layers):
+            nxt = pen_for(layers[i + 1][0], pens, color, width_mm)
+            lc.metadata["penbot_next"] = f"pen {nxt.layer}: {nxt.name}, {nxt.color}"  # no brackets: GRBL comments
+        doc.add(lc, layer, with_metadata=True)
     return doc

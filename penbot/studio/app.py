@@ -62,7 +62,6 @@ LIMITS = {"text": 20_000, "points": 20_000, "strokes": 2_000, "body": MAX_BODY, 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png", "gcode": "text/plain", "hpgl": "text/plain",
            "json": "application/json"}
 _EXTRA_SETTINGS = ("profile", "drop_unknown")
-_STYLE_NAME_RULE = "use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit, not only digits"
 
 
 class BadRequest(Exception):
@@ -159,12 +158,13 @@ def request_settings(raw: object) -> Settings:
 
 
 def check_style_name(name: object) -> str:
-    """The rule of ``penbot styles add`` (``penbot.styles.import_style``)."""
-    import re
+    """The rule of ``penbot styles add`` (``penbot.styles.check_style_name``), as a bad request."""
+    from penbot.styles import check_style_name as library_rule
 
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name) or name.isdigit():
-        raise BadRequest(f"style name {str(name)[:80]!r}: {_STYLE_NAME_RULE}")
-    return name
+    try:
+        return library_rule(name)
+    except PenbotError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def parse_strokes(raw: object, limit: int = LIMITS["points"]) -> list[np.ndarray]:
