@@ -135,7 +135,7 @@ def make_styles(
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = []
     for n, c in enumerate(chosen, 1):
-        style = Style(str(n), c.style.text, c.style.strokes, c.style.source)
+        style = Style(str(n), c.style.text, c.style.strokes, c.style.source, c.writes)
         save_style(style, out_dir / f"{n}.json")
         w = c.writes
         log(f"style {n}: writes slant {w.slant_deg:+.0f} deg, {w.strokes_per_char:.2f} strokes/letter, "

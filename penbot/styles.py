@@ -12,7 +12,7 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -21,11 +21,12 @@ import numpy as np
 from penbot.atomic import atomic_write_text
 from penbot.data.clean import CleanConfig, decimate, normalise_points
 from penbot.errors import PenbotError
+from penbot.handfeatures import HandFeatures, hand_features
 from penbot.strokes import Prime, Strokes
 from penbot.text import DEFAULT_ALPHABET, fold_text
 
 __all__ = ["Style", "load_style", "list_styles", "import_style", "save_style", "user_style_dir", "read_strokes_file",
-           "check_style_name", "style_text", "ink_problems", "MAX_STYLE_BYTES", "MAX_STYLE_POINTS", "MAX_STYLE_TEXT"]
+           "check_style_name", "ink_problems", "MAX_STYLE_BYTES", "MAX_STYLE_POINTS", "MAX_STYLE_TEXT"]
 
 # Median pen-down step of the training data in normalised units per kept point
 # (0.061 per raw point; the shipped model keeps every 3rd point: 0.18).
@@ -46,15 +47,20 @@ class Style:
     text: str
     strokes: Strokes  # normalised: height 1, starts at the origin, model point density
     source: str = ""
+    writes: HandFeatures | None = None  # measured on what the model writes with it (shipped styles)
 
     def prime(self) -> Prime:
         return Prime(self.text, self.strokes)
 
+    def features(self) -> HandFeatures:
+        """How the hand writes: measured at make time, else the sample's own features."""
+        return self.writes if self.writes is not None else hand_features(self.strokes, self.text)
+
     def to_json(self) -> str:
-        return json.dumps({
-            "name": self.name, "text": self.text, "source": self.source,
-            "strokes": np.round(self.strokes.offsets, 4).tolist(),
-        })
+        d = {"name": self.name, "text": self.text, "source": self.source}
+        if self.writes is not None:
+            d["writes"] = {k: round(v, 3) for k, v in asdict(self.writes).items()}
+        return json.dumps({**d, "strokes": np.round(self.strokes.offsets, 4).tolist()})
 
 
 def check_style_name(name: object) -> str:
@@ -109,15 +115,6 @@ def _style_json(path: Path) -> dict:
         raise PenbotError(f"{path}: not a readable style file ({type(exc).__name__}: {why})") from None
 
 
-def style_text(path: str | Path) -> str:
-    """What a style file says, for listing it: size-checked, without checking its strokes."""
-    path = Path(path)
-    text = _style_json(path).get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise PenbotError(f"{path}: style has no text")
-    return text
-
-
 def _parse_style(path: Path) -> Style:
     d = _style_json(path)
     try:
@@ -135,7 +132,15 @@ def _parse_style(path: Path) -> Style:
     bad = sorted({c for c in text if c not in DEFAULT_ALPHABET})
     if bad:
         raise PenbotError(f"{path}: style text has characters the model cannot write: {''.join(bad)!r}")
-    return Style(str(d.get("name") or path.stem), text, Strokes(off), str(d.get("source", "")))
+    return Style(str(d.get("name") or path.stem), text, Strokes(off), str(d.get("source", "")), _writes(d))
+
+
+def _writes(d: dict) -> HandFeatures | None:
+    w = d.get("writes")
+    try:
+        return HandFeatures(**{k: float(v) for k, v in w.items()}) if isinstance(w, dict) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def list_styles() -> list[tuple[str, Path]]:

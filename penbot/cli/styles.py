@@ -21,19 +21,22 @@ def list_cmd() -> None:
     Example: penbot styles list
     """
     from penbot.errors import PenbotError
-    from penbot.styles import list_styles, style_text
+    from penbot.handfeatures import describe
+    from penbot.styles import list_styles, load_style
 
     rows = list_styles()
     if not rows:
         print("no styles installed")
     for name, path in rows:
         try:
-            text = style_text(path)
+            style = load_style(str(path))
         except PenbotError as exc:  # one broken file does not hide the others
             print(f"penbot: note: skipped style {name!r}: {exc}", file=sys.stderr)
             continue
         kind = "user" if not name.isdigit() else "shipped"
-        print(f"{name:>12}  {kind:7}  {text!r}")
+        f = style.features()
+        hand = f"{', '.join(describe(f)):28} slant {f.slant_deg:+3.0f}  {f.strokes_per_char:.2f} strokes/letter"
+        print(f"{name:>12}  {kind:7}  {hand}  {style.text!r}")
 
 
 @styles_app.command("show")
