@@ -55,15 +55,51 @@ def make_inputs(folder: Path, letters: int) -> tuple[Path, Path]:
     return csv_path, template
 
 
-def timed_run(csv_path: Path, template: Path, out: Path, settings, model, chunk: int, limit: int | None):
-    from penbot.batch import BatchPlan, plan_batch, run_batch
+SIGNATURE = [[[0, 6], [2, 0], [4, 7], [6, 1], [9, 6], [12, 2]], [[13, 4], [17, 1], [22, 5], [26, 3]]]
 
-    plan = plan_batch(csv_path, template, str(out / "{id}-{last_name}.svg"), settings)
+
+def make_mailing(folder: Path):
+    """An address template and a signature file: the mailing's envelopes and signatures."""
+    import json
+
+    address, sig = folder / "address.txt", folder / "sig.json"
+    address.write_text("{first_name} {last_name}\n12 Orchard Lane\n{city}", encoding="utf-8")
+    sig.write_text(json.dumps(SIGNATURE), encoding="utf-8")
+    return address, sig
+
+
+def timed_run(csv_path: Path, template: Path, out: Path, settings, model, chunk: int, limit: int | None,
+              mailing: tuple | None = None, workers: int = 0, model_path: str | None = None):
+    """One run into ``out``; ``mailing`` = (address template, signature file); ``workers`` > 0: local Dask.
+
+    With Dask the cluster is started before the clock starts; its figure is the scheduling
+    overhead plus the sampling spread over the workers."""
+    from contextlib import nullcontext
+    from dataclasses import replace
+
+    from penbot.batch import BatchPlan, plan_batch, run_batch
+    from penbot.options import mailing_options
+
+    envelope = None
+    if mailing is not None:
+        envelope, sig = mailing
+        settings = replace(settings, envelope_size="DL", signature=str(sig))
+    opts = mailing_options(settings, envelope=envelope is not None)
+    plan = plan_batch(csv_path, template, str(out / "{id}-{last_name}.svg"), settings, envelope=envelope,
+                      signature=mailing is not None)
     if limit is not None:
         plan = BatchPlan(plan.folder, plan.letters[:limit], plan.errors, min(plan.rows, limit), plan.inputs)
-    t0, c0 = time.perf_counter(), time.process_time()
-    summary = run_batch(plan, model, chunk=chunk, force=True, progress=_ticker(f"chunk {chunk}"))
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if workers:
+        from penbot.distributed import dask_executor
+
+        context = dask_executor(model_path, opts, workers=workers)
+    else:
+        context = nullcontext(None)
+    with context as executor:
+        t0, c0 = time.perf_counter(), time.process_time()
+        summary = run_batch(plan, model, chunk=chunk, force=True, progress=_ticker(f"chunk {chunk}"), mailing=opts,
+                            executor=executor)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0  # the cluster's shutdown excluded
     sys.stderr.write("\r" + " " * 78 + "\r")
     return summary, seconds, cpu, plan
 
@@ -95,22 +131,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--style", default="none")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--keep", type=Path, default=None, help="keep the batched outputs in this folder")
+    ap.add_argument("--mailing", action="store_true", help="with DL envelopes and a signature per letter")
+    ap.add_argument("--workers", default="", help="also time local Dask workers, e.g. 1,2 (needs penbot[dask])")
     args = ap.parse_args(argv)
+
+    from dataclasses import replace
 
     import torch
 
-    from penbot.batch import BatchSettings
+    from penbot.batch import LETTER
     from penbot.write import open_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
     model = open_model(args.model)
-    settings = BatchSettings(style=args.style)
+    settings = replace(LETTER, style=args.style)
     work = Path(tempfile.mkdtemp(prefix="penbot-bench-batch-"))
     try:
         csv_path, template = make_inputs(work, args.letters)
+        mailing = make_mailing(work) if args.mailing else None
         batched, t_batch, c_batch, plan = timed_run(csv_path, template, args.keep or work / "batched", settings,
-                                                    model, args.chunk, None)
+                                                    model, args.chunk, None, mailing)
         chars = sum(len(m.text) for m in plan.letters) / max(len(plan.letters), 1)
         print(f"model {args.model or 'shipped'}, style {args.style}, torch threads {torch.get_num_threads()}, "
               f"{len(plan.letters)} letters of ~{chars:.0f} characters")
@@ -122,6 +163,15 @@ def main(argv: list[str] | None = None) -> None:
             rate_s, crate_s = _line(f"one by one ({n} letters)", n, t_serial, c_serial, serial)
             print(f"speed-up of batching: {rate_b / rate_s:.2f}x wall, {crate_b / crate_s:.2f}x CPU time; "
                   f"100 letters: {100 / rate_b:.1f} min batched vs {100 / rate_s:.1f} min one by one (wall)")
+        chunks = -(-len(plan.letters) // args.chunk)
+        for n in [int(w) for w in args.workers.split(",") if w.strip()]:
+            summary, wall, cpu, _ = timed_run(csv_path, template, work / f"dask{n}", settings, model, args.chunk,
+                                              None, mailing, n, args.model)
+            rate, _ = _line(f"Dask, {n} local worker(s)", len(plan.letters), wall, cpu, summary)
+            ideal = t_batch / min(n, chunks)
+            print(f"  overhead vs in-process/{n}: {wall - ideal:+.1f} s ({(wall - ideal) / chunks:+.2f} s per chunk); "
+                  f"per chunk {wall * min(n, chunks) / chunks:.1f} s of worker time; projected for M machines of "
+                  f"{n} worker(s): ~{rate:.0f} x M letters/min while chunks ({chunks}) >= workers")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
 from penbot.runtime import OnnxRunner, TorchRunner, open_runner
 from penbot.sample import LineRequest, SampleOptions, sample_free, sample_lines
-from penbot.stepgraph import export_step
+from penbot.stepgraph import export_step, quantize_step
 from penbot.strokes import Prime, Strokes
 from penbot.write import default_model_path
 
@@ -154,3 +154,15 @@ def test_trained_model_and_its_graph_agree(tiny_model_path, tmp_path):
     graph = _export_beside(Path(tiny_model_path))
     assert graph == Path(tiny_model_path).with_suffix(".onnx")
     assert _free_parity(load_model(tiny_model_path), graph) < 1e-4
+
+
+def test_int8_graph_keeps_the_marker_and_stays_near_the_float_graph(tiny, tmp_path):
+    _, graph = tiny
+    q = OnnxRunner(quantize_step(graph, tmp_path / "q.onnx", min_rows=8))
+    f = OnnxRunner(graph)
+    assert q.meta["penbot_precision"] == "int8" and q.cfg == f.cfg
+    rng = np.random.default_rng(0)
+    state = tuple(rng.standard_normal(s.shape).astype(np.float32) * 0.5 for s in f.initial_state(4))
+    x, onehot = rng.standard_normal((4, 3)).astype(np.float32), f.one_hot(rng.integers(0, 9, (4, 6)))
+    a, b = f.step(x, state, onehot), q.step(x, state, onehot)
+    assert 0 < np.abs(a.mu - b.mu).max() < 0.05 and np.abs(a.log_pi - b.log_pi).max() < 0.05
