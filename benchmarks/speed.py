@@ -1,7 +1,7 @@
 """Speed and memory benchmark of both runtimes side by side: the ONNX step graph on ONNX Runtime
 and the torch model (``.pt``).
 
-    PYTHONPATH=. python benchmarks/speed.py [--onnx M.onnx] [--pt M.pt] [--style none] [--profile]
+    PYTHONPATH=. python benchmarks/speed.py [--onnx M.onnx] [--int8 M.onnx] [--pt M.pt] [--style none] [--profile]
 
 Per runtime: (a) an A4 page of ~1,600 characters through ``write_text`` (one sampling batch
 per layout round); (b) the very same line requests sampled one at a time; (c) 1..38 lines
@@ -398,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     weights = ROOT / "penbot" / "weights"
     ap.add_argument("--onnx", type=Path, default=weights / "default.onnx", help="step graph ('none' to skip)")
+    ap.add_argument("--int8", type=Path, default=weights / "default.int8.onnx",
+                    help="int8 step graph from penbot.stepgraph.quantize_step ('none' to skip)")
     ap.add_argument("--pt", type=Path, default=weights / "default.pt", help="torch model ('none' to skip)")
     ap.add_argument("--style", default=None, help="style for every part (default: 1 if shipped, else none)")
     ap.add_argument("--seed", type=int, default=0)
@@ -425,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif style.lower() == "none":
         style = None
     tables = {}
-    for name, path in (("onnxruntime", args.onnx), ("torch", args.pt)):
+    for name, path in (("onnxruntime", args.onnx), ("onnxruntime int8", args.int8), ("torch", args.pt)):
         if str(path).lower() == "none" or not path.is_file():
             log(f"[{name}] skipped: no model at {path}")
             continue

@@ -66,7 +66,8 @@ def export_step(model: HandwritingModel, path: str | Path, meta: dict | None = N
             torch.onnx.export(graph, _example(model, 2, 5, 0), str(tmp), input_names=list(INPUTS),
                               output_names=list(OUTPUTS), dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
             proto = onnx.load(str(tmp))
-            props = {"penbot_format": GRAPH_FORMAT, "config": model.cfg.to_json(), "source_digest": TorchRunner(model, torch.float32).digest(),
+            digest = TorchRunner(model, torch.float32).digest()
+            props = {"penbot_format": GRAPH_FORMAT, "config": model.cfg.to_json(), "source_digest": digest,
                      **{f"meta.{k}": str(v) for k, v in (meta or {}).items()}}
             onnx.helper.set_model_props(proto, props)
             proto.producer_name = "penbot"
