@@ -30,6 +30,7 @@ __all__ = ["SampleOptions", "WriteOptions", "Settings", "ROW_SETTINGS", "write_o
            "mailing_options", "settings_from_strings", "MAX_SEED"]
 
 MAX_SEED = 2**32 - 1
+VERIFY_MAX_ERROR = 0.2  # with verify: a line read back with more character errors than this is re-sampled
 
 
 def _number(name: str, value: object, lo: float, hi: float) -> None:
@@ -50,6 +51,7 @@ class SampleOptions:
     max_steps_per_char: float = 24.0  # the data has ~7 points per character
     check: bool = True  # detect bad lines and re-sample them; give up with an error
     rules: LineRules = LineRules()  # what counts as a bad line
+    verify: float | None = None  # re-sample a line a recogniser reads with a higher error rate (None: off)
 
     def __post_init__(self) -> None:
         _number("bias", self.bias, 0.0, 10.0)
@@ -59,6 +61,8 @@ class SampleOptions:
         if self.retries < 0:
             raise PenbotError("retries must be >= 0")
         _number("steps per character", self.max_steps_per_char, 0.0, 1000.0)
+        if self.verify is not None:
+            _number("verify threshold", self.verify, 0.0, 1.0)
 
 
 def _a4() -> Page:
@@ -93,6 +97,7 @@ class Settings:
     indent: float = 0.0  # mm
     max_pages: int | None = None
     drop_unknown: bool = False
+    verify: bool = False  # re-sample lines an OCR cannot read (extra 'ocr'; slower)
     pen_width: float = ExportOptions.pen_width_mm  # mm
     color: str = ExportOptions.color
     profile: str = ExportOptions.gcode_profile
@@ -127,7 +132,9 @@ def write_options(s: Settings, sample: SampleOptions | None = None) -> WriteOpti
                            max_pages=s.max_pages, seed=s.seed)
     base = sample if sample is not None else SampleOptions()
     return WriteOptions(
-        style=_style_name(s.style), sample=replace(base, bias=s.bias, temperature=s.temperature, seed=s.seed),
+        style=_style_name(s.style),
+        sample=replace(base, bias=s.bias, temperature=s.temperature, seed=s.seed,
+                       verify=VERIFY_MAX_ERROR if s.verify else base.verify),
         page=parse_page(s.page, s.orientation, s.margins), layout=layout, drop_unknown=s.drop_unknown,
     )
 

@@ -21,7 +21,7 @@ from penbot.page import Page
 from penbot.strokes import Strokes
 
 __all__ = ["RenderOptions", "render_strokes", "render_polylines", "rapidocr_reader", "normalise", "levenshtein",
-           "char_errors", "ocr_scorer", "Reader"]
+           "char_errors", "ocr_scorer", "error_reader", "Reader"]
 
 Reader = Callable[[Sequence[np.ndarray]], list[str]]  # many line images -> their texts
 
@@ -130,6 +130,17 @@ def char_errors(reference: str, hypothesis: str, spaces: bool = True) -> tuple[i
     if not spaces:
         ref, hyp = ref.replace(" ", ""), hyp.replace(" ", "")
     return levenshtein(ref, hyp), len(ref)
+
+
+def error_reader(opts: RenderOptions = RenderOptions()) -> Callable[[list[Strokes], list[str]], list[float]]:
+    """Per-line character error rates read by RapidOCR: the judge of the sampler's verified mode."""
+    read = rapidocr_reader()
+
+    def errors(lines: list[Strokes], texts: list[str]) -> list[float]:
+        got = read([render_strokes(s, opts) for s in lines])
+        return [e / max(1, n) for e, n in (char_errors(t, g) for t, g in zip(texts, got, strict=True))]
+
+    return errors
 
 
 def ocr_scorer(opts: RenderOptions = RenderOptions()) -> Callable[[list[Strokes], list[str]], float]:

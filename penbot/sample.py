@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["SampleOptions", "LineRequest", "SampledLine", "sample_lines", "sample_free"]
 
 
+Reader = Callable[[list[Strokes], list[str]], list[float]]  # written lines, their texts -> error rates
+
+
 @dataclass(frozen=True)
 class LineRequest:
     text: str
@@ -230,12 +233,16 @@ def sample_lines(
     model: StepRunner | HandwritingModel,
     requests: Sequence[LineRequest],
     progress: Callable[[int, int], None] | None = None,
+    reader: Reader | None = None,
 ) -> list[SampledLine]:
     """Write every request in one batched loop; re-sample bad lines with new seeds.
 
     A line still bad after ``retries`` extra attempts comes back with ``problem`` set;
     the caller decides whether that fails its document. ``model``: a step runner
-    (``penbot.runtime``), or a torch model, which is wrapped in one.
+    (``penbot.runtime``), or a torch model, which is wrapped in one. With a ``reader``
+    (written lines, texts -> error rates), a line of a request with ``options.verify``
+    that reads worse than that is re-sampled too, and the best-read attempt is kept
+    (whisper's decode-with-fallback, with a recogniser as the judge).
     """
     if not requests:
         return []
@@ -246,6 +253,8 @@ def sample_lines(
             raise PenbotError("cannot write an empty line")
     results: list[SampledLine | None] = [None] * len(requests)
     pending = list(range(len(requests)))
+    best: dict[int, tuple[float, SampledLine]] = {}  # the best-read attempt of each verified line
+    to_read: list[tuple[int, SampledLine]] = []
     attempt = 0
     while pending:
         run = _Run([], [], [], np.zeros(len(pending)), np.zeros(len(pending)), [], np.zeros(len(pending), int))
@@ -272,8 +281,20 @@ def sample_lines(
             problem = check_line(off, r.text, focus, run.target_start[j], bool(written.hit_cap[j]), r.options.rules)
             if problem and r.options.check and attempt < r.options.retries:
                 still.append(i)
+            elif reader is not None and r.options.verify is not None and not (problem and r.options.check):
+                to_read.append((i, SampledLine(strokes, attempt + 1, problem if r.options.check else "")))
             else:
                 results[i] = SampledLine(strokes, attempt + 1, problem if r.options.check else "")
+        if to_read:
+            errors = reader([line.strokes for _, line in to_read], [requests[i].text for i, _ in to_read])
+            for (i, line), err in zip(to_read, errors, strict=True):
+                if i not in best or err < best[i][0]:
+                    best[i] = (float(err), line)
+                if err > requests[i].options.verify and attempt < requests[i].options.retries:
+                    still.append(i)
+                else:
+                    results[i] = best[i][1]
+            to_read = []
         pending = still
         attempt += 1
     return [r for r in results if r is not None]

@@ -92,6 +92,11 @@ def write_documents(
         gens.append(layout_text(body, opt.page, opt.layout))
         gen_doc.append(i)
 
+    reader = None
+    if any(options[i].sample.verify is not None for i in prepared):
+        from penbot.readback import error_reader
+
+        reader = error_reader()
     failures: dict[int, str] = {}
     counts = {i: [0, 0] for i in prepared}
     serial = dict.fromkeys(prepared, 0)
@@ -106,7 +111,7 @@ def write_documents(
                 line, style.prime() if style is not None else None, options[doc].sample,
                 key=zlib.crc32(f"line:{serial[doc]}".encode()),
             ))
-        out = sample_lines(model, reqs, progress)
+        out = sample_lines(model, reqs, progress, reader)
         for (g, line), res in zip(requests, out, strict=True):
             doc = gen_doc[g]
             counts[doc][0] += 1

@@ -33,19 +33,27 @@ from penbot.explore import (
 )
 from penbot.explore.fan import LEFT, RIGHT
 from penbot.model import HandwritingModel, ModelConfig
+from penbot.options import SampleOptions
+from penbot.runtime import StepRunner, as_runner
 from penbot.strokes import Strokes
 
 
 @pytest.fixture(scope="module")
-def tiny() -> HandwritingModel:
+def tiny_net() -> HandwritingModel:
     torch.manual_seed(0)
     return HandwritingModel(ModelConfig(hidden=16, n_window=2, n_mixture=3)).eval()
 
 
 @pytest.fixture(scope="module")
-def tiny_file(tiny: HandwritingModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny(tiny_net: HandwritingModel) -> StepRunner:
+    """The views run on a step runner; a torch model is wrapped in one."""
+    return as_runner(tiny_net)
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tiny_net: HandwritingModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("explore") / "tiny.pt"
-    save_model(tiny, path)
+    save_model(tiny_net, path)
     return path
 
 
@@ -256,3 +264,92 @@ def test_bad_input_is_one_line_and_no_file(argv, expect, tiny_file, no_ink, tmp_
     assert lines[0].startswith("penbot: error: ") and expect in lines[0]
     assert "Traceback" not in err
     assert list(out_dir.iterdir()) == []  # no partial file, no temporary left behind
+
+
+# --- on the step runner: ONNX, no torch ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tiny_net: HandwritingModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from penbot.stepgraph import export_step
+
+    return export_step(tiny_net, tmp_path_factory.mktemp("explore-onnx") / "tiny.onnx")
+
+
+def test_onnx_and_torch_replay_agree(tiny, tiny_onnx, line):
+    from penbot.explore import replay
+    from penbot.runtime import OnnxRunner
+
+    a, b = replay(tiny, line), replay(OnnxRunner(tiny_onnx), line)
+    assert a.phi.shape == b.phi.shape == (len(line.strokes), len("hi") + 1)
+    assert a.cells.shape == (3, len(line.strokes), 16)
+    np.testing.assert_allclose(a.phi, b.phi, atol=2e-2)
+    np.testing.assert_allclose(a.cells, b.cells, atol=2e-2)
+
+
+def test_cli_views_on_an_onnx_model(tiny_onnx, tmp_path, capsys):
+    code, _, err = run(["explore", "fan", "hi", "--paths", 4, "--ahead", 2, "--model", tiny_onnx,
+                        "--out", tmp_path / "f.svg"], capsys)
+    assert code == 0, err
+    assert "<svg" in (tmp_path / "f.svg").read_text()
+
+
+def test_explore_runs_without_torch(tmp_path):
+    """`pip install "penbot[explore]"` brings no torch: the three views on the shipped ONNX graph."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+
+
+class NoTorch:  # any import of torch now fails, as where it is not installed
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("no torch here")
+
+
+sys.meta_path.insert(0, NoTorch())
+from penbot.cli import main
+for argv in (["fan", "Hi", "--paths", "3", "--ahead", "2", "--every", "4", "--out", r"{tmp_path / 'f.svg'}"],
+             ["attention", "Hi", "--out", r"{tmp_path / 'a.png'}"],
+             ["cells", "Hi", "--out", r"{tmp_path / 'c.html'}"]):
+    try:
+        main(["explore", *argv])
+    except SystemExit as exc:
+        assert not exc.code, exc.code
+assert "torch" not in sys.modules
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "f.svg").is_file() and (tmp_path / "a.png").is_file() and (tmp_path / "c.html").is_file()
+
+
+# --- the fan from a person's strokes (the studio's) ----------------------------------------------
+
+def test_sample_fan_is_one_reproducible_batch(tiny):
+    from penbot.explore import sample_fan
+    from penbot.sample import sample_free
+
+    prime = _wave(20)
+    opts = SampleOptions(bias=0.5, seed=3)
+    a, b = sample_fan(tiny, prime, 5, 12, opts), sample_fan(tiny, prime, 5, 12, opts)
+    assert len(a) == 5 and all(len(s) == 12 for s in a)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.offsets, y.offsets)
+    assert not np.allclose(a[0].offsets, a[1].offsets)  # each path has its own noise
+    free = sample_free(tiny, 12, opts, prime)  # path 0 is what sample_free writes
+    np.testing.assert_allclose(a[0].offsets[:, :2], free.offsets[:, :2], atol=1e-3)
+    c = sample_fan(tiny, prime, 5, 12, SampleOptions(bias=0.5, seed=4))
+    assert not np.allclose(a[1].offsets, c[1].offsets)
+    for bad in ((0, 12), (5, 0), (True, 12)):
+        with pytest.raises(PenbotError):
+            sample_fan(tiny, prime, *bad, opts)
+
+
+def test_veer_sides_follow_the_chosen_path():
+    from penbot.explore import veer_sides
+
+    chosen = np.array([[1.0, 0.0], [2.0, 0.0]])
+    right = np.array([[1.0, 0.3], [2.0, 0.5]])  # y down: below the chosen path is its right
+    assert veer_sides(np.zeros(2), chosen, right).tolist() == [1, 1]
+    assert veer_sides(np.zeros(2), chosen, right * [1, -1]).tolist() == [-1, -1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -94,3 +96,23 @@ def test_free_mode_writes_the_asked_number_of_points(model):
     assert len(s) == 50
     cont = sample_free(model, 30, SampleOptions(check=False), prime=_prime().strokes)
     assert len(cont) == 30
+
+
+def test_a_reader_judges_lines_and_the_best_read_attempt_is_kept(model):
+    calls = []
+
+    def reader(lines, texts):  # reads attempt 1 badly, attempt 2 well, attempt 3 badly again
+        calls.append(len(lines))
+        return [0.9, 0.05, 0.5][len(calls) - 1:len(calls)] * len(lines)
+
+    opts = SampleOptions(check=False, max_steps_per_char=3.0, verify=0.2, retries=3)
+    first = sample_lines(model, [LineRequest("verify me", options=replace(opts, verify=None))])[0]
+    line = sample_lines(model, [LineRequest("verify me", options=opts)], reader=reader)[0]
+    assert calls == [1, 1] and line.attempts == 2  # re-sampled once, then read well enough
+    assert not np.allclose(line.strokes.offsets[: len(first.strokes)], first.strokes.offsets[: len(line.strokes)])
+
+    calls.clear()
+    worse = sample_lines(model, [LineRequest("verify me", options=replace(opts, verify=0.01, retries=2))],
+                         reader=reader)[0]
+    assert calls == [1, 1, 1] and worse.attempts == 2 and worse.ok  # the best of three reads is kept
+    assert sample_lines(model, [LineRequest("verify me", options=opts)])[0].attempts == 1  # no reader: off

@@ -122,7 +122,8 @@ def test_streamed_body_over_1_mb_without_length_is_413(client):
 
 @pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b"[1, 2]", b"null", b'"text"'])
 def test_malformed_json_is_a_one_line_400(client, body):
-    for path in ("/api/write", "/api/download", "/api/hand/try", "/api/hand/save", "/api/continue"):
+    for path in ("/api/write", "/api/download", "/api/hand/try", "/api/hand/save", "/api/continue",
+                 "/api/explore/fan", "/api/explore/view"):
         r = client.post(path, headers={**H, "content-type": "application/json"}, content=body)
         assert r.status_code == 400, (path, body)
         assert "\n" not in r.json()["error"]
@@ -396,14 +397,95 @@ def test_continue_goes_on_from_the_strokes(client, make_ink):
         assert r.status_code == 400, bad
 
 
-def test_explore_fan_answers_or_says_it_is_missing(client, make_ink):
+def test_explore_fan_is_coloured_by_side_and_reproducible(client, make_ink):
     info = client.get("/api/info", headers=H).json()
-    r = client.post("/api/explore/fan", headers=H, json={"strokes": _ink(make_ink, "hello"), "steps": 8, "count": 3})
-    if info["explore"]:
-        assert r.status_code == 200, r.text
-        assert len(r.json()["fan"]) == 3
-    else:
-        assert r.status_code == 501 and "penbot.explore" in r.json()["error"]
+    assert info["explore"]
+    body = {"strokes": _ink(make_ink, "hello"), "steps": 12, "count": 5, "seed": 2}
+    r = client.post("/api/explore/fan", headers=H, json=body)
+    assert r.status_code == 200, r.text
+    fan = r.json()
+    assert fan["count"] == 5 and fan["prime"] and fan["chosen"]
+    assert fan["right"] or fan["left"]
+    assert all(len(p[0]) == 2 for p in fan["right"] + fan["left"])
+    assert client.post("/api/explore/fan", headers=H, json=body).json() == fan  # seeded
+    cont = client.post("/api/continue", headers=H, json={k: body[k] for k in ("strokes", "steps", "seed")}).json()
+    assert np.allclose(np.concatenate(cont["continuation"]), np.concatenate(fan["chosen"]), atol=1e-2)
+    for bad in ({"count": 1}, {"count": LIMITS["fan"] + 1}, {"steps": 0}):
+        r = client.post("/api/explore/fan", headers=H, json={**body, **bad})
+        assert r.status_code == 400 and "\n" not in r.json()["error"], bad
+
+
+def test_fan_runs_split_by_side():
+    from penbot.studio.app import _runs
+
+    pts = np.array([[0.0, 0], [1, 0], [2, 0], [3, 0], [4, 0]])
+    up = np.array([0, 0, 1, 0, 1], bool)
+    runs = _runs(pts, up, np.array([1, 1, -1, 1, 1]))
+    assert [r.tolist() for r in runs[1]] == [[[0, 0], [1, 0]], [[3, 0], [4, 0]]]
+    assert [r.tolist() for r in runs[-1]] == [[[1, 0], [2, 0]]]
+
+
+def _explore(client, view, text="hi there", **extra):
+    return client.post("/api/explore/view", headers=H, json={"view": view, "text": text,
+                                                             "settings": {"style": "3", "seed": 1}, **extra})
+
+
+def test_explore_views_of_one_line(client):
+    fan = _explore(client, "fan", paths=3, ahead=2, every=3)
+    assert fan.status_code == 200, fan.text
+    body = fan.json()
+    assert body["svg"].lstrip().startswith("<?xml") and "#1a9641" in body["svg"] and body["text"] == "hi there"
+    att = _explore(client, "attention")
+    assert att.status_code == 200, att.text
+    png = att.json()["png"]
+    assert png.startswith("data:image/png;base64,")
+    import base64
+
+    assert base64.b64decode(png.split(",", 1)[1])[:4] == b"\x89PNG"
+    cells = _explore(client, "cells", layer=2)
+    assert cells.status_code == 200, cells.text
+    assert cells.json()["cells"] == 16 and cells.json()["layer"] == 2
+    url = cells.json()["url"]
+    page = client.get(url, headers=H)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "const D = " in page.text and "http" not in page.text.lower()
+    assert "frame-ancestors 'self'" in page.headers["content-security-policy"]
+    assert "default-src 'self'" not in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "SAMEORIGIN"
+    assert client.get(f"{url}?token={TOKEN}").status_code == 200  # as the page frames it
+    got = client.get(f"{url}?token={TOKEN}&download=1")
+    assert got.headers["content-disposition"] == 'attachment; filename="penbot-cells.html"'
+    assert client.get(url).status_code == 403
+    assert client.get("/api/explore/cells/nope", headers=H).status_code == 404
+    assert client.get("/api/info", headers=H).headers["x-frame-options"] == "DENY"  # the rest stays unframeable
+
+
+@pytest.mark.parametrize("change, status, words", [
+    ({"text": "a" * 101}, 413, "at most 100"), ({"text": ""}, 400, "empty"), ({"view": "movie"}, 400, "unknown view"),
+    ({"layer": 4}, 400, "layer"), ({"paths": 0}, 400, "paths"), ({"paths": 51}, 400, "paths"),
+    ({"ahead": 11}, 400, "ahead"), ({"settings": {"style": "../x"}}, 400, "unknown style"),
+    ({"text": "caf\u20ac"}, 400, "cannot write"),
+])
+def test_explore_view_bad_requests(client, change, status, words):
+    body = {"view": "fan", "text": "hi", "settings": {}, **change}
+    r = client.post("/api/explore/view", headers=H, json=body)
+    assert r.status_code == status, r.text
+    assert words in r.json()["error"] and "\n" not in r.json()["error"]
+
+
+def test_explore_view_goes_through_the_gate_and_one_job_at_a_time(client, monkeypatch):
+    import penbot.studio.app as studio_app
+
+    assert client.post("/api/explore/view", json={"view": "fan", "text": "hi"}).status_code == 403
+    r = client.post("/api/explore/view", headers={**H, "origin": "http://evil.example"}, json={"view": "fan",
+                                                                                               "text": "hi"})
+    assert r.status_code == 403
+    held = []
+    real = studio_app._explore_work
+    monkeypatch.setattr(studio_app, "_explore_work",
+                        lambda app, *a: held.append(app.state.board.sampling.locked()) or real(app, *a))
+    assert _explore(client, "attention").status_code == 200
+    assert held == [True]
 
 
 # ---------------------------------------------------------------------------- the command

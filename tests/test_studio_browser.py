@@ -1,7 +1,8 @@
 """penbot studio end to end in real headless Chromium: write, preview, add your hand, download.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``) and Playwright for Python;
-without them the test is skipped. It also saves ``examples/studio.png`` for the README.
+without them the test is skipped. It also saves ``examples/studio.png`` and
+``examples/studio-explore.png`` for the README.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 CHROMIUM = os.environ.get("PENBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "examples" / "studio.png"
+EXPLORE_SCREENSHOT = SCREENSHOT.with_name("studio-explore.png")
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 pytest.importorskip("uvicorn", reason="the studio extra (uvicorn) is not installed")
@@ -129,6 +131,30 @@ def test_write_preview_add_a_hand_and_download(studio):
             assert download.suggested_filename == "penbot.svg"
             svg = Path(download.path()).read_text()
             assert svg.startswith("<?xml") and "<polyline" in svg and 'width="210mm"' in svg
+
+            # explore: the tab opens on the Write box's first line, then on a line of our own
+            page.click("nav [data-view='explore']")
+            assert page.input_value("#explore-text") == "Dear Ada,"
+            page.wait_for_selector("body[data-explored='1']", timeout=60_000)
+            page.fill("#explore-text", "The quick brown foxes")
+            page.click("#explore-go")
+            page.wait_for_function("document.querySelector('#explore-status').textContent.includes('brown foxes')",
+                                   timeout=60_000)
+            assert page.locator("#explore-error").is_hidden()
+            assert page.locator("#explore-fan svg path").count() >= 2
+            page.wait_for_function("(() => { const i = document.querySelector('#explore-attention');"
+                                   " return i.complete && i.naturalWidth > 200; })()", timeout=10_000)
+            frame = page.frame_locator("#explore-cells")
+            frame.locator("#heat").wait_for(timeout=20_000)
+            assert frame.locator("#ink circle").count() > 50
+            frame.locator("#heat").click(position={"x": 20, "y": 30})  # its own script runs in the frame
+            assert "colours the strokes" in frame.locator("#info").inner_text()
+            # a viewport as tall as the page: a full-page picture leaves the framed cells page blank
+            page.set_viewport_size({"width": 1400, "height": page.evaluate("document.documentElement.scrollHeight")})
+            page.evaluate("window.scrollTo(0, 0)")
+            frame.locator("#heat").wait_for(timeout=10_000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(EXPLORE_SCREENSHOT))
             assert not errors, errors
         finally:
             browser.close()

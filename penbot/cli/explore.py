@@ -26,7 +26,8 @@ _STROKES = typer.Option(None, "--strokes", help="A person's strokes instead (.sv
 _STYLE = typer.Option(None, "--style", help="Style to prime the model with (default: 1 for TEXT, none for "
                                             "--strokes; 'none' for no style).")
 _SEED = typer.Option(0, "--seed", help="Seed of the written line (and of the fan's paths).")
-_MODEL = typer.Option(None, "--model", help="Torch model file, .pt (default: the shipped model).")
+_MODEL = typer.Option(None, "--model", help="Model file: an .onnx step graph (default: the shipped one) or a "
+                                             "torch .pt file (needs torch).")
 
 
 def _prepare(text: str | None, strokes: Path | None, style: str | None):

@@ -35,6 +35,8 @@ LineSpacing = Annotated[float, typer.Option(help="Distance between lines in mm."
 Align = Annotated[str, typer.Option(help="left, center or right.")]
 Indent = Annotated[float, typer.Option(help="First-line indent of each paragraph, mm.")]
 DropUnknown = Annotated[bool, typer.Option(help="Skip characters the model cannot write.")]
+Verify = Annotated[bool, typer.Option(help="Read every line back with an OCR and re-sample those it cannot read "
+                                           "(needs the 'ocr' extra; slower).")]
 Model = Annotated[Path | None, typer.Option(help="Model file (default: the shipped model).")]
 PenWidth = Annotated[float, typer.Option(help="Pen width in mm (SVG/PNG).")]
 Color = Annotated[str, typer.Option(help="Stroke colour (SVG/PNG).")]
@@ -59,7 +61,8 @@ Pen = Annotated[str, typer.Option(
 # the writing settings every writing command takes, in --help order
 SHARED = (("style", Style), ("bias", Bias), ("temperature", Temperature), ("page", Page),
           ("orientation", Orientation), ("margins", Margins), ("size", Size), ("line_spacing", LineSpacing),
-          ("align", Align), ("indent", Indent), ("drop_unknown", DropUnknown), ("pen_width", PenWidth),
+          ("align", Align), ("indent", Indent), ("drop_unknown", DropUnknown), ("verify", Verify),
+          ("pen_width", PenWidth),
           ("color", Color), ("profile", Profile), ("optimise", Optimise))
 
 

@@ -11,7 +11,10 @@ person's strokes), compute the view's data (``fan_paths``, ``attention_trace``,
 (``render_fan_svg``, ``render_attention``, ``render_cells_html``, ...) or save it
 (``save_fan``, ``save_attention``, ``save_cells``: the extension picks the format).
 Everything raises ``PenbotError`` only and prints nothing; matplotlib and scikit-learn
-(the ``explore`` extra) are imported only when a picture or an ordering is made.
+(the ``explore`` extra) are imported only when a picture or an ordering is made. The model
+is a step runner (``open_explore_model``: the shipped ONNX graph), so no view needs torch:
+every step gives out the window and the cell states along with the mixture.
+``sample_fan`` fans out from the end of a person's strokes instead (the studio's Fan).
 """
 
 from __future__ import annotations
@@ -40,16 +43,19 @@ from penbot.explore.fan import (
     fan_paths,
     render_fan_png,
     render_fan_svg,
+    sample_fan,
     save_fan,
     signed_turn,
     turn_colours,
+    veer_sides,
 )
 from penbot.explore.line import ChosenLine, open_explore_model, sampled_line, strokes_line
 from penbot.explore.replay import Replay, replay
 
 __all__ = [
     "ChosenLine", "open_explore_model", "sampled_line", "strokes_line", "Replay", "replay",
-    "Fan", "fan_paths", "signed_turn", "chosen_directions", "turn_colours", "render_fan_svg", "render_fan_png",
+    "Fan", "fan_paths", "sample_fan", "veer_sides",
+    "signed_turn", "chosen_directions", "turn_colours", "render_fan_svg", "render_fan_png",
     "save_fan",
     "AttentionTrace", "attention_trace", "unfocused_characters", "revisited_characters", "render_attention",
     "save_attention",

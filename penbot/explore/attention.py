@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from penbot.atomic import atomic_write_bytes
 from penbot.explore.line import ChosenLine, output_format
-from penbot.model import HandwritingModel
+from penbot.runtime import StepRunner
 from penbot.strokes import Strokes
+
+if TYPE_CHECKING:
+    from penbot.model import HandwritingModel
 
 __all__ = ["AttentionTrace", "attention_trace", "unfocused_characters", "revisited_characters",
            "render_attention", "save_attention"]
@@ -40,7 +44,7 @@ class AttentionTrace:
         return np.argmax(self.phi, axis=0) if self.phi.size else np.zeros(0, np.int64)
 
 
-def attention_trace(model: HandwritingModel, line: ChosenLine) -> AttentionTrace:
+def attention_trace(model: StepRunner | HandwritingModel, line: ChosenLine) -> AttentionTrace:
     """Replay ``line`` and keep the window over its own characters (the style's are left out)."""
     from penbot.explore.replay import replay
 

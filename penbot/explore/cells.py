@@ -22,14 +22,18 @@ import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from penbot.atomic import atomic_write_bytes, atomic_write_text
 from penbot.errors import PenbotError
 from penbot.explore.line import ChosenLine, output_format
-from penbot.model import HandwritingModel
+from penbot.runtime import StepRunner
 from penbot.strokes import Strokes
+
+if TYPE_CHECKING:
+    from penbot.model import HandwritingModel
 
 __all__ = ["CellTrace", "cell_activations", "check_layer", "flip_and_blur", "cell_order", "render_cells_html",
            "render_cells_png", "save_cells"]
@@ -53,7 +57,7 @@ def check_layer(layer: int) -> None:
         raise PenbotError(f"layer must be 1, 2 or 3, got {layer!r}")
 
 
-def cell_activations(model: HandwritingModel, line: ChosenLine, layer: int = 1) -> CellTrace:
+def cell_activations(model: StepRunner | HandwritingModel, line: ChosenLine, layer: int = 1) -> CellTrace:
     """Replay ``line`` and keep the cell states of ``layer`` (1: the layer that drives the window)."""
     check_layer(layer)
     from penbot.explore.replay import replay

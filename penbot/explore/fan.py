@@ -1,33 +1,47 @@
 """The fan: what the model would have written next, at every point of a chosen line.
 
 At each chosen point the model's state there (from ``replay``) is copied ``paths`` times
-and sampled ``ahead`` points on. All points' paths run as one batch (in chunks that
-bound the memory), so a 20-character line with 50 paths per point is a few batched steps,
-not thousands of small ones. Each path is coloured by the sign of its turn against the
-chosen line's own direction over the same number of points: where the fan splits into
-green and orange, the model was undecided between two shapes.
+and sampled ``ahead`` points on. All points' paths run as one batch on the step runner
+(in chunks that bound the memory), so a 20-character line with 50 paths per point is a
+few batched steps, not thousands of small ones. Each path is coloured by the sign of its
+turn against the chosen line's own direction over the same number of points: where the
+fan splits into green and orange, the model was undecided between two shapes.
+
+``sample_fan`` is the same idea from the end of a person's strokes: ``count``
+continuations drawn as one batch from the state after reading them (the studio's
+"Fan"); its first path is the one ``sample_free`` writes with the same seed.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from penbot.atomic import atomic_write_bytes, atomic_write_text
 from penbot.errors import PenbotError
 from penbot.explore.line import ChosenLine, output_format
-from penbot.explore.replay import draw_offsets, packed_weights, replay, take_mixture, take_state
-from penbot.model import HandwritingModel
+from penbot.explore.replay import normalised, replay, take_steps
+from penbot.options import SampleOptions
+from penbot.runtime import Step, StepRunner, as_runner
+from penbot.sample import _draw, _noise
+from penbot.strokes import Strokes
+from penbot.threads import ThreadPolicy
 
-__all__ = ["Fan", "fan_paths", "check_fan_options", "signed_turn", "chosen_directions", "turn_colours",
-           "render_fan_svg", "render_fan_png", "save_fan", "MAX_PATHS", "MAX_AHEAD", "RIGHT", "LEFT", "STRAIGHT"]
+if TYPE_CHECKING:
+    from penbot.model import HandwritingModel
+
+__all__ = ["Fan", "fan_paths", "sample_fan", "veer_sides", "check_fan_options", "signed_turn", "chosen_directions",
+           "turn_colours", "render_fan_svg", "render_fan_png", "save_fan", "MAX_PATHS", "MAX_AHEAD", "RIGHT", "LEFT",
+           "STRAIGHT"]
 
 MAX_PATHS = 500
 MAX_AHEAD = 50
-CHUNK = 4096  # rows per batched step: bounds memory (the text's one-hot is copied per row)
+MAX_FAN_STEPS = 5000  # points of one ``sample_fan`` path
+CHUNK_BYTES = 64 << 20  # the text's one-hot is copied per row: a batch's copy stays under this
 RIGHT, LEFT, STRAIGHT = "#1a9641", "#f28e2b", "#9e9e9e"  # green, orange, grey
 FORMATS = ("svg", "png")
 
@@ -89,9 +103,41 @@ def turn_colours(turn: np.ndarray, straight: float = 1e-6) -> np.ndarray:
     return np.where(t > straight, RIGHT, np.where(t < -straight, LEFT, STRAIGHT))
 
 
-@torch.no_grad()
+def _sample_on(runner: StepRunner, start: Step, onehot: np.ndarray, noise: np.ndarray, bias: float,
+               temperature: float) -> np.ndarray:
+    """Draw ``len(noise)`` normalised offsets per row from ``start`` on, the whole batch per step.
+
+    ``start``: each row's mixture for its next point and the state it came from; ``onehot``:
+    (1, U, A), copied per row; ``noise``: (steps, B, 4) as the sampler draws it.
+    """
+    b = len(start.pen_logit)
+    steps = len(noise)
+    bias_b = np.full(b, bias, np.float32)
+    temp_b = np.full(b, temperature, np.float32)
+    scale = (1 + bias_b) / temp_b
+    chunk = max(64, CHUNK_BYTES // max(1, onehot[0].nbytes))
+    drawn = np.zeros((b, steps, 3), np.float32)
+    with runner.sampling() as most:
+        threads = ThreadPolicy(most)  # a second core only where it measurably helps, as the sampler
+        for s in range(0, b, chunk):
+            e = min(b, s + chunk)
+            step = take_steps(start, np.arange(s, e)) if (s, e) != (0, b) else start
+            rows_onehot = np.ascontiguousarray(np.broadcast_to(onehot, (e - s, *onehot.shape[1:])))
+            for j in range(steps):
+                d = _draw(step, noise[j, s:e], bias_b[s:e], temp_b[s:e], scale[s:e])
+                drawn[s:e, j] = d
+                if j + 1 < steps:
+                    n_threads = threads.use(e - s)
+                    runner.set_threads(n_threads)
+                    t0 = time.perf_counter()
+                    step = runner.step(d, step.state, rows_onehot)
+                    threads.took(n_threads, time.perf_counter() - t0)
+        runner.set_threads(1)
+    return drawn
+
+
 def fan_paths(
-    model: HandwritingModel, line: ChosenLine, paths: int = 50, ahead: int = 4, every: int = 1,
+    model: StepRunner | HandwritingModel, line: ChosenLine, paths: int = 50, ahead: int = 4, every: int = 1,
     seed: int = 0, bias: float = 1.0, temperature: float = 1.0,
 ) -> Fan:
     """Sample ``paths`` continuations of ``ahead`` points from the model's state at every ``every``-th point.
@@ -101,32 +147,17 @@ def fan_paths(
     check_fan_options(paths, ahead, every)
     if not 0.0 <= bias <= 10.0 or not 0.05 <= temperature <= 3.0:
         raise PenbotError("bias must be from 0 to 10 and temperature from 0.05 to 3")
-    rep = replay(model, line)
+    runner = as_runner(model)
+    rep = replay(runner, line)
     points = line.strokes.points
     at = np.arange(0, len(points), every)
-    rows = np.repeat(at + 1, paths)  # mixture[t + 1] predicts the point after t, from state after[t + 1]
+    rows = np.repeat(at + 1, paths)  # steps[t + 1] predicts the point after t, from the state after it
     b = len(rows)
     rng = np.random.default_rng(seed)
     noise = np.concatenate([rng.random((ahead, b, 1)), rng.standard_normal((ahead, b, 2)),
                             rng.random((ahead, b, 1))], axis=-1).astype(np.float32)
-    packed = packed_weights(model)
-    drawn = np.zeros((b, ahead, 3), np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # many small ops; a busy second core only makes every product wait
-    try:
-        for s in range(0, b, CHUNK):
-            e = min(b, s + CHUNK)
-            idx = torch.from_numpy(rows[s:e])
-            mix, state = take_mixture(rep.mixture, idx), take_state(rep.after, idx)
-            onehot = rep.onehot.expand(e - s, -1, -1)
-            for j in range(ahead):
-                d = draw_offsets(mix, torch.from_numpy(noise[j, s:e]), bias, temperature)
-                drawn[s:e, j] = d.numpy()
-                if j + 1 < ahead:
-                    mix, state, _ = model.step(d, state, onehot, packed)
-    finally:
-        torch.set_num_threads(threads)
-    moves = drawn[..., :2].astype(np.float64) * model.std.numpy() + model.mean.numpy()
+    drawn = _sample_on(runner, take_steps(rep.steps, rows), rep.onehot, noise, bias, temperature)
+    moves = drawn[..., :2].astype(np.float64) * runner.std + runner.mean
     start = np.repeat(points[at], paths, axis=0)
     absolute = np.concatenate([start[:, None], start[:, None] + np.cumsum(moves, axis=1)], axis=1)
     pen = np.concatenate([np.repeat(line.strokes.pen_up[at], paths)[:, None], drawn[..., 2] > 0.5], axis=1)
@@ -134,6 +165,49 @@ def fan_paths(
     absolute = absolute.reshape(f, paths, ahead + 1, 2)
     turn = signed_turn(chosen_directions(points, at, ahead)[:, None], absolute[:, :, -1] - absolute[:, :, 0])
     return Fan(points, line.strokes.pen_up.copy(), at, absolute, pen.reshape(f, paths, ahead + 1), turn, seed, bias)
+
+
+def sample_fan(model: StepRunner | HandwritingModel, prime: Strokes, count: int, steps: int,
+               options: SampleOptions = SampleOptions()) -> list[Strokes]:
+    """``count`` continuations of ``prime`` (normalised strokes), ``steps`` points each, as one batch.
+
+    The strokes are read as ``sample_free`` reads them (no text), then every path draws with
+    its own noise stream (``options.seed`` and its index), so the fan is reproducible and
+    path 0 is what ``sample_free`` continues with for the same options. Offsets are in data
+    units, the first one relative to the last point of ``prime``.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_PATHS:
+        raise PenbotError(f"a fan has 1 to {MAX_PATHS} paths, got {count!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_FAN_STEPS:
+        raise PenbotError(f"a fan path has 1 to {MAX_FAN_STEPS} points, got {steps!r}")
+    if prime is None or len(prime) < 1:
+        raise PenbotError("a fan needs strokes to go on from")
+    runner = as_runner(model)
+    x = normalised(runner, prime.offsets)
+    onehot = runner.one_hot(np.zeros((1, 1), np.int64))  # no text: one empty column, as ``sample_free``
+    with runner.sampling():
+        runner.set_threads(1)
+        state = runner.read(x, onehot)
+        first = runner.step(x[-1:], state, onehot)
+    start = take_steps(first, np.zeros(count, np.int64))
+    noise = np.stack([_noise(options.seed, k, 0, "", steps) for k in range(count)], axis=1)
+    drawn = _sample_on(runner, start, onehot, noise, options.bias, options.temperature)
+    out = drawn.astype(np.float64)
+    out[..., :2] = out[..., :2] * runner.std + runner.mean
+    return [Strokes(path) for path in out]
+
+
+def veer_sides(start: np.ndarray, chosen: np.ndarray, path: np.ndarray, straight: float = 1e-6) -> np.ndarray:
+    """Per point of ``path``: +1 where it lies right of the chosen path, -1 left, 0 on it.
+
+    Point ``k`` of each path is seen from ``start`` (where both began) and compared with
+    point ``k`` of ``chosen`` (the sign of ``signed_turn``), so a path is green where it
+    veers right of the chosen one and orange where left, as in ``fan_paths``.
+    """
+    start = np.asarray(start, dtype=np.float64)
+    n = min(len(chosen), len(path))
+    turn = signed_turn(np.asarray(chosen[:n]) - start, np.asarray(path[:n]) - start)
+    return np.where(turn > straight, 1, np.where(turn < -straight, -1, 0))
 
 
 # --- drawing ---------------------------------------------------------------------------------

@@ -7,16 +7,20 @@ with one function (``penbot.explore.replay``) whichever they came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from penbot.errors import PenbotError
-from penbot.model import HandwritingModel
 from penbot.options import SampleOptions
+from penbot.runtime import StepRunner, as_runner
 from penbot.sample import LineRequest, Prime, sample_lines
 from penbot.strokes import Strokes
 from penbot.styles import load_style, read_strokes_file, style_from_polylines
 from penbot.text import fold_text
+
+if TYPE_CHECKING:
+    from penbot.model import HandwritingModel
 
 __all__ = ["ChosenLine", "open_explore_model", "sampled_line", "strokes_line", "clean_text", "output_format",
            "MAX_CHARS", "MAX_POINTS"]
@@ -36,17 +40,13 @@ class ChosenLine:
     problem: str = ""  # the sampler's complaint about the line, if it had one
 
 
-def open_explore_model(path: str | Path | None = None) -> HandwritingModel:
-    """The torch model (a ``.pt`` file; the shipped one by default): the views read its inner states,
-    which an exported step graph does not give out."""
-    from penbot.checkpoint import load_model
+def open_explore_model(path: str | Path | None = None) -> StepRunner:
+    """The step runner the views replay lines through: the shipped ONNX graph by default, or a
+    ``.onnx`` / ``.pt`` file. Every step gives out the window and the cell states, so the views
+    need no torch (a ``.pt`` file does)."""
+    from penbot.write import open_model
 
-    path = Path(path) if path else Path(__file__).resolve().parent.parent / "weights" / "default.pt"
-    if path.suffix.lower() == ".onnx":
-        raise PenbotError(f"{path}: the explore views need the torch model file (.pt), not a step graph")
-    if not path.is_file():
-        raise PenbotError(f"{path}: model file not found")
-    return load_model(path)
+    return open_model(path)
 
 
 def clean_text(text: str, alphabet: str, allow_empty: bool = False) -> str:
@@ -67,12 +67,19 @@ def _prime(style: str | None) -> Prime | None:
 
 
 def sampled_line(
-    model: HandwritingModel, text: str, style: str | None = "1", seed: int = 0, bias: float = 2.0
+    model: StepRunner | HandwritingModel, text: str, style: str | None = "1", seed: int = 0, bias: float = 2.0,
+    options: SampleOptions | None = None,
 ) -> ChosenLine:
-    """The model's own writing of ``text`` with the sampler ``penbot write`` uses (checks and retries)."""
-    text = clean_text(text, model.cfg.alphabet)
+    """The model's own writing of ``text`` with the sampler ``penbot write`` uses (checks and retries).
+
+    ``options``: the sampler's other settings (a server may pass faster ones); ``seed`` and
+    ``bias`` win over theirs.
+    """
+    runner = as_runner(model)
+    text = clean_text(text, runner.cfg.alphabet)
     prime = _prime(style)
-    got = sample_lines(model, [LineRequest(text, prime, SampleOptions(bias=bias, seed=seed))])[0]
+    sample = replace(options or SampleOptions(), bias=bias, seed=seed)
+    got = sample_lines(runner, [LineRequest(text, prime, sample)])[0]
     if len(got.strokes) < 2:
         raise PenbotError("the model wrote no ink for this text")
     return ChosenLine(text, got.strokes, prime, "model", got.problem)

@@ -1,24 +1,30 @@
 """Replay a chosen line through the model point by point and keep what it thought at each one.
 
-The model is stepped exactly as the sampler steps it (``HandwritingModel.step`` after
-reading the style sample), but fed the chosen line's own offsets instead of its draws
-(teacher forcing). So at every point we hold the window, the cell states and the
-distribution of the next offset the model had there, and the fan can restart sampling
-from any point.
+The model is stepped exactly as the sampler steps it (``StepRunner.step`` after reading
+the style sample, so an ONNX step graph will do and torch is not needed), but fed the
+chosen line's own offsets instead of its draws (teacher forcing). Every step gives out
+the window ``phi``, the full state (the cell states ``c1``, ``c2``, ``c3`` among it) and
+the mixture for the next point, so at every point we hold what the model had there and
+the fan can restart sampling from any point.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from penbot.explore.line import ChosenLine
-from penbot.model import HandwritingModel, Mixture, Packed, State
+from penbot.runtime import STATE, Step, StepRunner, as_runner
 from penbot.text import encode
 
-__all__ = ["Replay", "replay", "draw_offsets", "packed_weights", "take_state", "take_mixture"]
+if TYPE_CHECKING:
+    from penbot.model import HandwritingModel
+
+__all__ = ["Replay", "replay", "take_steps", "normalised", "CELLS"]
+
+CELLS = tuple(STATE.index(name) for name in ("c1", "c2", "c3"))  # where the cell states sit in a state
 
 
 @dataclass(frozen=True)
@@ -34,98 +40,58 @@ class Replay:
     chars: np.ndarray  # (U,) the model's whole text, encoded (style text + " " + line text)
     phi: np.ndarray  # (N, U + 1) window weight per step over the text and the place past its end
     cells: np.ndarray  # (3, N, H) LSTM cell states c of layers 1-3 after each step
-    x: torch.Tensor  # (N, 3) the line's offsets, normalised as the model reads them
-    onehot: torch.Tensor  # (1, U + 1, A) the text as the window sees it
-    after: State  # (N + 1) rows: the state after step k (the one mixture[k] came from)
-    mixture: Mixture  # (N + 1) rows: step k's prediction of point k (row N: the point after the last)
+    x: np.ndarray  # (N, 3) float32: the line's offsets, normalised as the model reads them
+    onehot: np.ndarray  # (1, U + 1, A) float32: the text as the window sees it
+    steps: Step  # N + 1 rows: step k's mixture (its prediction of point k), the state after it, its window
 
 
-def packed_weights(model: HandwritingModel) -> Packed:
-    """The sampler's packed weights: bfloat16 products where the CPU has them natively."""
-    dtype = torch.float32
-    for where in ("penbot.threads", "penbot.sample"):  # the helper has lived in both
-        try:
-            dtype = __import__(where, fromlist=["sampling_dtype"]).sampling_dtype()
-            break
-        except (ImportError, AttributeError):
-            continue
-    return model.pack(dtype)
-
-
-def take_state(state: State, idx: torch.Tensor) -> State:
-    """Rows ``idx`` of a batched state (a copy)."""
-    return State(state.h1[idx], state.c1[idx], state.kappa[idx], state.w[idx], tuple(s[idx] for s in state.upper))
-
-
-def take_mixture(mix: Mixture, idx: torch.Tensor) -> Mixture:
-    return Mixture(mix.log_pi[idx], mix.mu[idx], mix.log_sigma[idx], mix.rho[idx], mix.pen_logit[idx])
-
-
-def _stack_states(states: list[State]) -> State:
-    return State(
-        torch.cat([s.h1 for s in states]), torch.cat([s.c1 for s in states]), torch.cat([s.kappa for s in states]),
-        torch.cat([s.w for s in states]),
-        tuple(torch.cat([s.upper[i] for s in states]) for i in range(4)),
-    )
-
-
-def _normalised(model: HandwritingModel, offsets: np.ndarray) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(offsets, dtype=np.float32).reshape(-1, 3)).clone()
-    x[:, :2] = (x[:, :2] - model.mean) / model.std
+def normalised(runner: StepRunner, offsets: np.ndarray) -> np.ndarray:
+    """Data-unit offsets ``(T, 3)`` -> what the model reads (float32, dx/dy standardised)."""
+    x = np.asarray(offsets, dtype=np.float32).reshape(-1, 3).copy()
+    x[:, :2] = (x[:, :2] - runner.mean) / runner.std
     return x
 
 
-@torch.no_grad()
-def replay(model: HandwritingModel, line: ChosenLine) -> Replay:
+def take_steps(steps: Step, rows: np.ndarray) -> Step:
+    """Rows ``rows`` of a batched ``Step`` (copies): the mixture and state to sample on from."""
+    return Step(steps.log_pi[rows], steps.mu[rows], steps.log_sigma[rows], steps.rho[rows], steps.pen_logit[rows],
+                tuple(s[rows] for s in steps.state), steps.phi[rows])
+
+
+def _stack(steps: list[Step]) -> Step:
+    cat = np.concatenate
+    return Step(cat([s.log_pi for s in steps]), cat([s.mu for s in steps]), cat([s.log_sigma for s in steps]),
+                cat([s.rho for s in steps]), cat([s.pen_logit for s in steps]),
+                tuple(cat([s.state[i] for s in steps]) for i in range(len(STATE))), cat([s.phi for s in steps]))
+
+
+def replay(model: StepRunner | HandwritingModel, line: ChosenLine) -> Replay:
     """Read the style sample, then feed the line's offsets one step at a time (batch 1)."""
+    runner = as_runner(model)
     prefix = (line.prime.text + " ") if line.prime is not None else ""
-    chars = encode(prefix + line.text, model.cfg.alphabet)
-    padded = torch.zeros(1, len(chars) + 1, dtype=torch.long)  # one column past the end, as the sampler has
-    padded[0, : len(chars)] = torch.from_numpy(np.asarray(chars, dtype=np.int64))
-    onehot = model.one_hot(padded)
-    x0 = torch.tensor([[0.0, 0.0, 1.0]])  # a line with no sample starts as if a stroke had just ended
-    state = model.initial_state(1)
-    if line.prime is not None and len(line.prime.strokes):
-        prime_x = _normalised(model, line.prime.strokes.offsets)[None]
-        prime_chars = padded.clone()
-        prime_chars[0, len(prefix):] = 0  # the sample is read with its own text only, like the sampler
-        state = model.read(prime_x, model.one_hot(prime_chars))
-        x0 = prime_x[:, -1]
-    x = _normalised(model, line.strokes.offsets)
-    packed = packed_weights(model)
-    inputs = torch.cat([x0, x])  # step k reads inputs[k] = the offset before point k
-    states, mixes, phis, cells = [state], [], [], []
-    for k in range(len(inputs)):
-        mix, state, phi = model.step(inputs[k : k + 1], state, onehot, packed)
-        mixes.append(mix)
-        states.append(state)
-        phis.append(phi[0])
-        cells.append(torch.stack([state.c1[0], state.upper[1][0], state.upper[3][0]]))
+    chars = encode(prefix + line.text, runner.cfg.alphabet)
+    padded = np.zeros((1, len(chars) + 1), np.int64)  # one column past the end, as the sampler has
+    padded[0, : len(chars)] = chars
+    onehot = runner.one_hot(padded)
+    x0 = np.array([[0.0, 0.0, 1.0]], np.float32)  # a line with no sample starts as if a stroke had just ended
+    state = runner.initial_state(1)
+    with runner.sampling():
+        runner.set_threads(1)
+        if line.prime is not None and len(line.prime.strokes):
+            prime_x = normalised(runner, line.prime.strokes.offsets)
+            prime_chars = np.zeros((1, max(1, len(prefix))), np.int64)  # the sample's own text only, as the sampler
+            prime_chars[0, : len(prefix)] = chars[: len(prefix)]
+            state = runner.read(prime_x, runner.one_hot(prime_chars))
+            x0 = prime_x[-1:]
+        x = normalised(runner, line.strokes.offsets)
+        inputs = np.concatenate([x0, x])  # step k reads inputs[k] = the offset before point k
+        steps = []
+        for k in range(len(inputs)):
+            step = runner.step(inputs[k : k + 1], state, onehot)
+            steps.append(step)
+            state = step.state
     n = len(x)
-    mixture = Mixture(*(torch.cat([getattr(m, f) for m in mixes]) for f in
-                        ("log_pi", "mu", "log_sigma", "rho", "pen_logit")))
-    return Replay(
-        line=line, start=len(prefix), chars=np.asarray(chars),
-        phi=torch.stack(phis[:n]).numpy(),
-        cells=torch.stack(cells[:n], dim=1).numpy(),
-        x=x, onehot=onehot, after=_stack_states(states[1:]), mixture=mixture,
-    )
-
-
-def draw_offsets(mix: Mixture, noise: torch.Tensor, bias: float, temperature: float = 1.0) -> torch.Tensor:
-    """One normalised offset ``(dx, dy, pen_up)`` per row from the biased mixture (Graves §5.4).
-
-    ``noise`` rows are (uniform for the component, two standard normals, uniform for the
-    pen), drawn beforehand so that the result depends only on the seed.
-    """
-    log_pi = torch.log_softmax(mix.log_pi * ((1 + bias) / temperature), dim=-1)
-    cdf = log_pi.exp().cumsum(-1)
-    k = torch.searchsorted(cdf, noise[:, :1].contiguous()).clamp(max=cdf.shape[-1] - 1).squeeze(-1)
-    rows = torch.arange(len(k))
-    mu, rho = mix.mu[rows, k], mix.rho[rows, k]
-    sigma = (mix.log_sigma[rows, k] - bias).exp() * temperature
-    z1, z2 = noise[:, 1], noise[:, 2]
-    dx = mu[:, 0] + sigma[:, 0] * z1
-    dy = mu[:, 1] + sigma[:, 1] * (rho * z1 + torch.sqrt(1 - rho**2) * z2)
-    pen = (noise[:, 3] < torch.sigmoid(mix.pen_logit)).float()
-    return torch.stack([dx, dy, pen], dim=-1)
+    all_steps = _stack(steps)
+    cells = np.stack([all_steps.state[i][:n] for i in CELLS])
+    return Replay(line=line, start=len(prefix), chars=np.asarray(chars), phi=all_steps.phi[:n].copy(),
+                  cells=cells, x=x, onehot=onehot, steps=all_steps)

@@ -21,7 +21,9 @@ API (every ``/api`` call needs the token, see ``penbot.studio.security``):
 - ``POST /api/hand/try``                   a canvas sample -> the style writing a test sentence
 - ``POST /api/hand/save``                  save it as a user style
 - ``POST /api/continue``                   the model goes on from a few strokes
-- ``POST /api/explore/fan``                many continuations at once (when ``penbot.explore.fan`` exists)
+- ``POST /api/explore/fan``                many continuations of a few strokes at once, coloured by side
+- ``POST /api/explore/view``               fan, attention or cells of one line of text (``penbot.explore``)
+- ``GET  /api/explore/cells/{id}``         a cells page made by ``/api/explore/view``, to frame (``?token=``)
 """
 
 from __future__ import annotations
@@ -58,7 +60,12 @@ __all__ = ["create_app", "LIMITS", "COPY_SENTENCE", "TEST_SENTENCE", "check_styl
 
 COPY_SENTENCE = "The quick brown fox jumps over the lazy dog."  # every letter of the alphabet
 TEST_SENTENCE = "Pack my box with five dozen liquor jugs."
-LIMITS = {"text": 20_000, "points": 20_000, "strokes": 2_000, "body": MAX_BODY, "steps": 1_500, "fan": 50}
+LIMITS = {"text": 20_000, "points": 20_000, "strokes": 2_000, "body": MAX_BODY, "steps": 1_500, "fan": 50,
+          "explore_text": 100, "explore_paths": 50, "explore_ahead": 10}
+VIEWS = ("fan", "attention", "cells")
+# the framed cells page runs its own few lines of script and inline style, and nothing else
+CELLS_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 FORMATS = {"svg": "image/svg+xml", "png": "image/png", "gcode": "text/plain", "hpgl": "text/plain",
            "json": "application/json"}
 _EXTRA_SETTINGS = ("profile", "drop_unknown")
@@ -531,11 +538,10 @@ async def continue_strokes(request: Request) -> JSONResponse:
 
 
 def _fan() -> Callable | None:
-    """The hook for the Explore view: ``penbot.explore.fan.sample_fan(model, prime, count, steps,
-    sample) -> list[Strokes]`` (``count`` continuations of the ``prime`` strokes, ``steps`` points
-    each). ``penbot.explore.fan`` is built alongside the studio; its ``fan_paths`` fans out at
-    every point of a line a few points ahead, which is another view. Until ``sample_fan`` exists
-    the view is hidden and ``/api/explore/fan`` answers 501."""
+    """The hook for the fan of continuations: ``penbot.explore.fan.sample_fan(model, prime, count,
+    steps, sample) -> list[Strokes]`` (``count`` continuations of the ``prime`` strokes, ``steps``
+    points each). Without it (an install without ``penbot.explore``) the Fan button is hidden and
+    ``/api/explore/fan`` answers 501."""
     try:
         from penbot.explore import fan  # type: ignore[attr-defined]
     except ImportError:
@@ -543,17 +549,134 @@ def _fan() -> Callable | None:
     return getattr(fan, "sample_fan", None)
 
 
+def _runs(points: np.ndarray, up: np.ndarray, sides: np.ndarray) -> dict[int, list[np.ndarray]]:
+    """One path's pen-down segments grouped into polylines by side (+1 right, -1 left, 0 on it).
+
+    Segment ``k`` joins point ``k - 1`` to ``k`` and takes point ``k``'s side.
+    """
+    out: dict[int, list[np.ndarray]] = {1: [], -1: [], 0: []}
+    run, side = [0], 0
+
+    def flush() -> None:
+        if len(run) >= 2:
+            out[side].append(points[run])
+
+    for k in range(1, len(points)):
+        if up[k - 1]:  # the pen lifts: no ink to this point
+            flush()
+            run = [k]
+            continue
+        if len(run) >= 2 and int(sides[k]) != side:
+            flush()
+            run = [k - 1]
+        side = int(sides[k])
+        run.append(k)
+    flush()
+    return out
+
+
+def fan_json(prime, paths: list) -> dict[str, Any]:
+    """A fan of continuations in one frame with the prime (normalised units, y down): the chosen
+    (first) path, and the others split by the side of it they veer to (green right, orange left)."""
+    from penbot.explore.fan import veer_sides
+    from penbot.strokes import Strokes
+
+    n = len(prime)
+    frames = [Strokes(np.vstack([prime.offsets, p.offsets])) for p in paths]
+    start = frames[0].points[n - 1]
+    chosen = frames[0].points[n:]
+    right: list[np.ndarray] = []
+    left: list[np.ndarray] = []
+    for both in frames[1:]:
+        pts, up = both.points[n:], both.pen_up[n:]
+        runs = _runs(pts, up, veer_sides(start, chosen, pts))
+        right += runs[1] + runs[0]
+        left += runs[-1]
+    return {**_joined(prime, paths[0]), "chosen": _joined(prime, paths[0])["continuation"],
+            "right": _polylines_json(right), "left": _polylines_json(left), "count": len(paths)}
+
+
 async def explore_fan(request: Request) -> JSONResponse:
     fan = _fan()
     if fan is None:
-        raise BadRequest("the Explore view needs penbot.explore.fan, which this install does not have", 501)
+        raise BadRequest("the fan needs penbot.explore.fan, which this install does not have", 501)
     data = await _body(request)
     prime, steps, sample = _continue_inputs(request, data)
     count = _number(data, "count", 24, 2, LIMITS["fan"], whole=True)
     model = request.app.state.model
     outs = await run_in_threadpool(request.app.state.board.exclusive, lambda: fan(model, prime, count, steps, sample))
-    return JSONResponse({"fan": [_joined(prime, s)["continuation"] for s in outs],
-                         "prime": _joined(prime, outs[0])["prime"] if outs else []})
+    return JSONResponse(fan_json(prime, outs))
+
+
+def _explore_line(app: Starlette, text: str, settings: Settings):
+    """The line the explore views look at (cached: the three views of one text share it)."""
+    from penbot.explore.line import sampled_line
+
+    key = (text, settings.style, settings.seed, settings.bias)
+    lines: OrderedDict = app.state.explore_lines
+    if key not in lines:
+        lines[key] = sampled_line(app.state.model, text, settings.style or "none", settings.seed, settings.bias,
+                                  app.state.sample)
+        while len(lines) > 8:
+            lines.popitem(last=False)
+    lines.move_to_end(key)
+    return lines[key]
+
+
+def _explore_work(app: Starlette, view: str, text: str, settings: Settings, numbers: dict[str, int]) -> dict[str, Any]:
+    """One view of ``text`` in the chosen style: the fan as SVG, the attention PNG, or a cells page."""
+    import base64
+    import uuid
+
+    from penbot.explore import attention, cells, fan
+
+    line = _explore_line(app, text, settings)
+    out: dict[str, Any] = {"view": view, "text": line.text, "points": len(line.strokes), "problem": line.problem}
+    if view == "fan":
+        made = fan.fan_paths(app.state.model, line, numbers["paths"], numbers["ahead"], numbers["every"],
+                             seed=settings.seed)
+        out.update(svg=fan.render_fan_svg(made), fans=len(made.at))
+    elif view == "attention":
+        trace = attention.attention_trace(app.state.model, line)
+        png = attention.render_attention(trace, "png", dpi=110)
+        out.update(png="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                   unfocused=[line.text[i] for i in attention.unfocused_characters(trace)],
+                   revisited=[line.text[i] for i in attention.revisited_characters(trace)])
+    else:
+        trace = cells.cell_activations(app.state.model, line, numbers["layer"])
+        page_id = uuid.uuid4().hex
+        pages: OrderedDict = app.state.explore_pages
+        pages[page_id] = cells.render_cells_html(trace)
+        while len(pages) > 8:
+            pages.popitem(last=False)
+        out.update(url=f"/api/explore/cells/{page_id}", layer=trace.layer, cells=int(trace.activations.shape[0]))
+    return out
+
+
+async def explore_view(request: Request) -> JSONResponse:
+    data = await _body(request)
+    view = data.get("view")
+    if view not in VIEWS:
+        raise BadRequest(f"unknown view {str(view)[:20]!r}: use {', '.join(VIEWS)}")
+    text = _text(data, "text", LIMITS["explore_text"])
+    settings = request_settings(data.get("settings"))
+    numbers = {"paths": _number(data, "paths", 20, 1, LIMITS["explore_paths"], whole=True),
+               "ahead": _number(data, "ahead", 4, 1, LIMITS["explore_ahead"], whole=True),
+               "every": _number(data, "every", 2, 1, 20, whole=True),
+               "layer": _number(data, "layer", 1, 1, 3, whole=True)}
+    app = request.app
+    body = await run_in_threadpool(app.state.board.exclusive, lambda: _explore_work(app, view, text, settings, numbers))
+    return JSONResponse(body, headers={"cache-control": "no-store"})
+
+
+async def explore_cells_page(request: Request) -> Response:
+    page = request.app.state.explore_pages.get(request.path_params["page"])
+    if page is None:
+        raise BadRequest("no such cells page (made long ago, or never)", 404)
+    headers = {"content-security-policy": CELLS_POLICY, "x-frame-options": "SAMEORIGIN", "cache-control": "no-store"}
+    if request.query_params.get("download") == "1":
+        headers["content-disposition"] = 'attachment; filename="penbot-cells.html"'
+    return Response(page, media_type="text/html; charset=utf-8", headers=headers)
 
 
 async def index(request: Request) -> Response:
@@ -611,6 +734,8 @@ def create_app(model=None, *, token: str | None = None, port: int = 8765, gate: 
         Route("/api/hand/save", hand_save, methods=["POST"]),
         Route("/api/continue", continue_strokes, methods=["POST"]),
         Route("/api/explore/fan", explore_fan, methods=["POST"]),
+        Route("/api/explore/view", explore_view, methods=["POST"]),
+        Route("/api/explore/cells/{page}", explore_cells_page),
         Mount("/static", StaticFiles(directory=str(_static_dir())), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
@@ -623,5 +748,7 @@ def create_app(model=None, *, token: str | None = None, port: int = 8765, gate: 
     app.state.board = JobBoard()
     app.state.documents = OrderedDict()
     app.state.previews = {}
+    app.state.explore_lines = OrderedDict()
+    app.state.explore_pages = OrderedDict()
     app.add_middleware(GateMiddleware, gate=gate or Gate.loopback(token, port))
     return app

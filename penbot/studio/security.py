@@ -129,7 +129,9 @@ class GateMiddleware:
         async def send_secured(message: dict) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
-                message["headers"] = list(message.get("headers") or ()) + list(SECURITY_HEADERS)
+                headers = list(message.get("headers") or ())
+                own = {k.lower() for k, _ in headers}  # a route may set its own policy (the framed cells page)
+                message["headers"] = headers + [(k, v) for k, v in SECURITY_HEADERS if k not in own]
             await send(message)
 
         await self.app(scope, receive, send_secured)

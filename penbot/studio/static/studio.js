@@ -83,6 +83,7 @@ function showView(name) {
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${name}`; });
   if (name === "hand") handPad.resize();
   if (name === "continue") contPad.resize();
+  if (name === "explore") openExplore();
 }
 document.querySelectorAll("nav [role=tab]").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
 
@@ -398,14 +399,86 @@ $("cont-fan").addEventListener("click", async () => {
   $("cont-status").textContent = "drawing the fan…";
   try {
     const r = await api("/api/explore/fan", { ...contRequest(), count: 24 });
-    const groups = [{ lines: r.prime, cls: "prime" }, ...r.fan.map((lines) => ({ lines, cls: "fan" }))];
-    const box = $("explore-result");
+    const groups = [{ lines: r.prime, cls: "prime" }, { lines: r.right, cls: "right" }, { lines: r.left, cls: "left" },
+      { lines: r.chosen, cls: "chosen" }];
+    const box = $("cont-result");
     box.textContent = "";
     box.appendChild(polylineSvg(groups));
-    $("cont-status").textContent = "";
-    showView("explore");
+    $("cont-status").textContent = `grey: yours; black: the first of ${r.count} paths; green: veers right of it, orange: left`;
   } catch (e) { contMessage(e.message); $("cont-status").textContent = ""; }
 });
+
+// ---------------------------------------------------------------- Explore: fan, attention, cells of one line
+let exploreEdited = false;
+let explored = null;  // the request key of the views on screen
+let exploring = false;
+
+function exploreMessage(text) { const el = $("explore-error"); el.textContent = text || ""; el.hidden = !text; }
+
+function firstLine(text, limit) {
+  // the Write box's first non-empty line, cut at a word to at most `limit` characters
+  const line = (text.split("\n").find((l) => l.trim()) || "").trim().replace(/\s+/g, " ");
+  if (line.length <= limit) return line;
+  const cut = line.slice(0, limit + 1);
+  const space = cut.lastIndexOf(" ");
+  return (space > 0 ? cut.slice(0, space) : line.slice(0, limit)).trim();
+}
+
+function openExplore() {
+  if (!exploreEdited) $("explore-text").value = firstLine($("text").value, INFO ? INFO.limits.explore_text : 100);
+  const key = JSON.stringify(exploreRequest());
+  if (key !== explored && $("explore-text").value.trim()) runExplore();
+}
+
+function exploreRequest() {
+  return { text: $("explore-text").value, settings: currentSettings(), paths: Number($("explore-paths").value) || 20,
+    layer: Number($("explore-layer").value) };
+}
+
+async function runExplore() {
+  if (exploring) return;
+  exploreMessage("");
+  const req = exploreRequest();
+  if (!req.text.trim()) { exploreMessage("type a line to explore"); return; }
+  exploring = true;
+  $("explore-go").disabled = true;
+  const t0 = performance.now();
+  try {
+    $("explore-status").textContent = "writing the line and sampling the fan…";
+    const fan = await api("/api/explore/view", { ...req, view: "fan" });
+    const box = $("explore-fan");
+    box.textContent = "";
+    box.appendChild(svgNode(fan.svg));
+    $("explore-status").textContent = "reading the attention window…";
+    const att = await api("/api/explore/view", { ...req, view: "attention" });
+    $("explore-attention").src = att.png;
+    $("explore-attention").hidden = false;
+    $("explore-status").textContent = "ordering the cells…";
+    const cells = await api("/api/explore/view", { ...req, view: "cells" });
+    const url = `${cells.url}?token=${encodeURIComponent(TOKEN)}`;
+    $("explore-cells").src = url;
+    $("explore-cells").hidden = false;
+    $("explore-cells-download").href = `${url}&download=1`;
+    $("explore-cells-download").hidden = false;
+    explored = JSON.stringify(req);
+    const notes = [];
+    if (att.unfocused.length) notes.push(`skipped: ${att.unfocused.join(" ")}`);
+    if (att.revisited.length) notes.push(`written twice: ${att.revisited.join(" ")}`);
+    if (fan.problem) notes.push(`the sampler flagged the line: ${fan.problem}`);
+    $("explore-status").textContent = `“${fan.text}”: ${fan.points} points, ${fan.fans} fans, ${cells.cells} cells; `
+      + `${((performance.now() - t0) / 1000).toFixed(1)} s` + (notes.length ? ` (${notes.join("; ")})` : "");
+    document.body.dataset.explored = "1";
+  } catch (e) {
+    exploreMessage(e.message);
+    $("explore-status").textContent = "";
+  } finally {
+    exploring = false;
+    $("explore-go").disabled = false;
+  }
+}
+$("explore-go").addEventListener("click", runExplore);
+$("explore-text").addEventListener("input", () => { exploreEdited = true; });
+$("explore-text").addEventListener("keydown", (e) => { if (e.key === "Enter") runExplore(); });
 
 // ---------------------------------------------------------------- start
 async function start() {
@@ -430,7 +503,7 @@ async function start() {
   $("copy-sentence").textContent = INFO.sentence;
   $("hand-text").value = INFO.sentence;
   $("test-sentence").textContent = `“${INFO.test_sentence}”`;
-  if (INFO.explore) { $("explore-tab").hidden = false; $("cont-fan").hidden = false; }
+  if (INFO.explore) $("cont-fan").hidden = false;
   for (const id of [...SETTING_IDS, "drop_unknown"]) $(id).addEventListener("input", () => { showOutputs(); schedulePreview(); });
   $("profile").addEventListener("change", () => {});
   $("text").addEventListener("input", schedulePreview);
