@@ -111,7 +111,7 @@ def write_documents(
                 line, style.prime() if style is not None else None, options[doc].sample,
                 key=zlib.crc32(f"line:{serial[doc]}".encode()),
             ))
-        out = sample_lines(model, reqs, progress, reader)
+        out = sample_lines(model, reqs, progress, reader=reader)
         for (g, line), res in zip(requests, out, strict=True):
             doc = gen_doc[g]
             counts[doc][0] += 1

@@ -47,7 +47,7 @@ def neat(monkeypatch) -> None:
     from penbot.sample import SampledLine
     from penbot.strokes import Strokes
 
-    def fake(model, requests, progress=None):
+    def fake(model, requests, progress=None, reader=None):
         out = []
         for r in requests:
             lines, x = [], 0.0
