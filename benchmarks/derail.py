@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         style = load_style(None if name == "none" else name)
         prime = style.prime() if style is not None else None
-        reqs = [LineRequest(t, prime, SampleOptions(bias=args.bias, seed=args.seed), key=i) for i, t in enumerate(texts)]
+        opts = SampleOptions(bias=args.bias, seed=args.seed)
+        reqs = [LineRequest(t, prime, opts, key=i) for i, t in enumerate(texts)]
         lines = sample_lines(model, reqs)
         got = read([render_strokes(s.strokes) for s in lines])
         derailed, lost, shown = 0, 0, []

@@ -202,15 +202,22 @@ def run_benchmark(
     save_dir: Path | None = None,
     render: RenderOptions = RenderOptions(),
     log: Callable[[str], None] = lambda s: None,
+    verify: float | None = None,
 ) -> Report:
-    """Sample every line in every style, render, read back, score. Returns the full report."""
+    """Sample every line in every style, render, read back, score. Returns the full report.
+
+    ``verify``: the sampler's OCR-verified mode (RapidOCR judges, so read the Tesseract
+    figure as the independent one)."""
+    from penbot.readback import error_reader
     from penbot.sample import LineRequest, SampleOptions, sample_lines
     from penbot.styles import load_style
+
+    judge = error_reader() if verify is not None else None
 
     t_start = clock()
     readers = make_readers() if readers is None else readers
     opts = SampleOptions() if bias is None else SampleOptions(bias=bias)
-    opts = replace(opts, seed=seed)
+    opts = replace(opts, seed=seed, verify=verify)
     results: list[LineResult] = []
     images: list[np.ndarray] = []
     t_sample = np.zeros(2)
@@ -222,7 +229,7 @@ def run_benchmark(
             chunk = lines[b0 : b0 + batch]
             reqs = [LineRequest(bl.text, prime, opts, key=b0 + j) for j, bl in enumerate(chunk)]
             t0 = clock()
-            out = sample_lines(model, reqs)
+            out = sample_lines(model, reqs, reader=judge)
             dt = since(t0)
             t_sample += dt
             log(f"style {label}: sampled lines {b0 + 1}-{b0 + len(chunk)} of {len(lines)} "
@@ -358,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N lines (quick run)")
     ap.add_argument("--save-dir", type=Path, help="write the PNGs and results.csv here")
     ap.add_argument("--no-tesseract", action="store_true")
+    ap.add_argument("--verify", type=float, default=None, metavar="MAX_ERROR",
+                    help="sample in the OCR-verified mode (re-sample lines RapidOCR reads worse than this)")
     ap.add_argument("--real", type=Path, metavar="DATA_DIR",
                     help="instead: database lines of validation writers through the same renderer and OCR")
     args = ap.parse_args(argv)
@@ -385,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines = read_bench_lines(args.lines)[: args.limit]
             styles = [None if s.strip().lower() == "none" else s.strip() for s in args.styles.split(",") if s.strip()]
             report = run_benchmark(model, lines, styles, args.bias, args.seed, args.batch, readers,
-                                   args.save_dir, log=log)
+                                   args.save_dir, log=log, verify=args.verify)
     except PenbotError as exc:
         print(f"legibility: error: {exc}", file=sys.stderr)
         return 1
