@@ -87,10 +87,13 @@ def _judge(runner: StepRunner, styles: list[Style], seed: int, score: Scorer | N
     return out
 
 
-def _choose(pool: list[Candidate], count: int, min_connected: int) -> list[Candidate]:
-    """The most legible connected hands first (up to ``min_connected``), then the most legible
-    hand, then farthest-point selection over the written features among the legible half."""
-    legible = sorted(pool, key=lambda c: c.error)[: max(count, len(pool) // 2)]
+def _choose(pool: list[Candidate], count: int, min_connected: int, max_error: float) -> list[Candidate]:
+    """Among the hands that read back with at most ``max_error`` (the most legible ``count`` if
+    fewer do): connected hands first (up to ``min_connected``, of different slants), then the
+    most legible hand, then farthest-point selection over the written features."""
+    ranked = sorted(pool, key=lambda c: c.error)
+    legible = [c for c in ranked if c.error <= max_error]
+    legible = legible if len(legible) >= count else ranked[:count]
     chosen: list[int] = []
     for i, c in enumerate(legible):
         if c.writes.strokes_per_char <= CONNECTED and len(chosen) < min_connected:
@@ -110,7 +113,7 @@ def make_styles(
     model, out_dir: Path, count: int = 12, candidates: int = 64, bias: float = 0.8,
     seed: int = 0, log: Callable[[str], None] = print, score: Scorer | None = None,
     lift_shifts: tuple[float, ...] = (0.0, -1.0), shears: tuple[float, ...] = (-0.12, 0.0, 0.15, 0.3),
-    stretches: tuple[float, ...] = (0.85, 1.0, 1.2), min_connected: int = 4,
+    stretches: tuple[float, ...] = (0.85, 1.0, 1.2), min_connected: int = 4, max_error: float = 0.04,
 ) -> list[Style]:
     """Sample ``candidates`` unprimed lines per pen-lift shift, try each at every shear and
     stretch, judge what they write, and save a varied library of ``count`` as ``out_dir/N.json``."""
@@ -131,7 +134,7 @@ def make_styles(
     log(f"{len(pool)} of {len(tried)} primes write their check lines cleanly")
     if not pool:
         return []
-    chosen = _choose(pool, count, min_connected)
+    chosen = _choose(pool, count, min_connected, max_error if score is not None else 1.0)
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = []
     for n, c in enumerate(chosen, 1):
