@@ -225,7 +225,8 @@ def test_cli_fan_from_strokes_is_reproducible(tiny_file, ink_json, tmp_path, cap
 def test_cli_views_from_text(tiny_file, tmp_path, capsys):
     for argv in (["attention", "hi", "--out", tmp_path / "a.png"], ["cells", "hi", "--layer", 3, "--out",
                                                                     tmp_path / "c.html"]):
-        code, _, err = run(["explore", *argv, "--model", tiny_file], capsys)
+        # no style: a random tiny model primed with a real hand may write nothing for "hi"
+        code, _, err = run(["explore", *argv, "--style", "none", "--model", tiny_file], capsys)
         assert code == 0, err
     assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG")
     assert "http" not in (tmp_path / "c.html").read_text().lower()
@@ -287,7 +288,7 @@ def test_onnx_and_torch_replay_agree(tiny, tiny_onnx, line):
 
 
 def test_cli_views_on_an_onnx_model(tiny_onnx, tmp_path, capsys):
-    code, _, err = run(["explore", "fan", "hi", "--paths", 4, "--ahead", 2, "--model", tiny_onnx,
+    code, _, err = run(["explore", "fan", "hi", "--paths", 4, "--ahead", 2, "--style", "none", "--model", tiny_onnx,
                         "--out", tmp_path / "f.svg"], capsys)
     assert code == 0, err
     assert "<svg" in (tmp_path / "f.svg").read_text()

@@ -35,7 +35,7 @@ def list_cmd() -> None:
             continue
         kind = "user" if not name.isdigit() else "shipped"
         f = style.features()
-        hand = f"{', '.join(describe(f)):28} slant {f.slant_deg:+3.0f}  {f.strokes_per_char:.2f} strokes/letter"
+        hand = f"{', '.join(describe(f)):30} slant {f.slant_deg:+3.0f}  {f.strokes_per_char:.2f} strokes/letter"
         print(f"{name:>12}  {kind:7}  {hand}  {style.text!r}")
 
 
