@@ -7,6 +7,7 @@ before it loads the model, so a mistake costs no time; the picture is written at
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -52,9 +53,24 @@ def _line(model, ready, text: str | None, style: str | None, seed: int):
     return sampled_line(model, text or "", "1" if style is None else style, seed)
 
 
-def _done(path: Path, t0: float, line) -> None:
+def _view(out: Path, formats: tuple[str, ...], view: str, text: str | None, strokes: Path | None,
+          style: str | None, seed: int, model: Path | None, draw: Callable, check: Callable[[], None] = lambda: None,
+          needs_text: bool = False) -> None:
+    """The steps every view shares: check the output and inputs, load, write the line, draw, report."""
+    from penbot.errors import PenbotError
+    from penbot.explore.line import open_explore_model, output_format
+
+    t0 = time.time()
+    output_format(out, formats, view)
+    check()
+    ready = _prepare(text, strokes, style)
+    if needs_text and ready is not None and not ready.text:
+        raise PenbotError(f"the {view} view needs the text the strokes say (give it as TEXT)")
+    net = open_explore_model(model)
+    line = _line(net, ready, text, style, seed)
+    draw(net, line)
     note = f" (the sampler flagged the line: {line.problem})" if line.problem else ""
-    print(f"wrote {path} in {time.time() - t0:.1f} s{note}")
+    print(f"wrote {out} in {time.time() - t0:.1f} s{note}")
 
 
 @explore_app.command("fan")
@@ -79,16 +95,10 @@ def fan_cmd(
     Example: penbot explore fan "The quick brown fox" --paths 50 --ahead 4 --out fan.svg
     """
     from penbot.explore.fan import check_fan_options, fan_paths, save_fan
-    from penbot.explore.line import open_explore_model, output_format
 
-    t0 = time.time()
-    output_format(out, ("svg", "png"), "fan")
-    check_fan_options(paths, ahead, every)
-    ready = _prepare(text, strokes, style)
-    net = open_explore_model(model)
-    line = _line(net, ready, text, style, seed)
-    save_fan(fan_paths(net, line, paths, ahead, every, seed=seed, bias=bias), out)
-    _done(out, t0, line)
+    _view(out, ("svg", "png"), "fan", text, strokes, style, seed, model,
+          lambda net, line: save_fan(fan_paths(net, line, paths, ahead, every, seed=seed, bias=bias), out),
+          check=lambda: check_fan_options(paths, ahead, every))
 
 
 @explore_app.command("attention")
@@ -108,19 +118,10 @@ def attention_cmd(
 
     Example: penbot explore attention "The quick brown fox" --style 3 --out att.png
     """
-    from penbot.errors import PenbotError
     from penbot.explore.attention import attention_trace, save_attention
-    from penbot.explore.line import open_explore_model, output_format
 
-    t0 = time.time()
-    output_format(out, ("png", "svg"), "attention")
-    ready = _prepare(text, strokes, style)
-    if ready is not None and not ready.text:
-        raise PenbotError("the attention view needs the text the strokes say (give it as TEXT)")
-    net = open_explore_model(model)
-    line = _line(net, ready, text, style, seed)
-    save_attention(attention_trace(net, line), out)
-    _done(out, t0, line)
+    _view(out, ("png", "svg"), "attention", text, strokes, style, seed, model,
+          lambda net, line: save_attention(attention_trace(net, line), out), needs_text=True)
 
 
 @explore_app.command("cells")
@@ -141,13 +142,6 @@ def cells_cmd(
     Example: penbot explore cells "The quick brown fox" --layer 1 --out cells.html
     """
     from penbot.explore.cells import cell_activations, check_layer, save_cells
-    from penbot.explore.line import open_explore_model, output_format
 
-    t0 = time.time()
-    output_format(out, ("html", "png"), "cells")
-    check_layer(layer)
-    ready = _prepare(text, strokes, style)
-    net = open_explore_model(model)
-    line = _line(net, ready, text, style, seed)
-    save_cells(cell_activations(net, line, layer), out)
-    _done(out, t0, line)
+    _view(out, ("html", "png"), "cells", text, strokes, style, seed, model,
+          lambda net, line: save_cells(cell_activations(net, line, layer), out), check=lambda: check_layer(layer))
