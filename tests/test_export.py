@@ -249,3 +249,23 @@ def test_bad_colour_for_png(pages, tmp_path):
     with pytest.raises(PenbotError, match="colour"):
         write_pages(pages, tmp_path / "p.png", ExportOptions(color="notacolour"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_exporters_do_not_import_the_layout_algorithm_or_torch():
+    """The page model is its own module: writers read pages, they never need the wrapping code."""
+    import subprocess
+    import sys
+
+    code = "import sys, penbot.export; print('penbot.layout' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_listing_styles_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom penbot.cli import main\ntry:\n    main(['styles', 'list'])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
