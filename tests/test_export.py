@@ -265,7 +265,7 @@ def test_listing_styles_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom penbot.cli import main\ntry:\n    main(['styles', 'list'])\nexcept SystemExit:\n    pass\n"
-            "print('torch' in sys.modules)")
+    code = ("import sys\nfrom penbot.cli import main\ntry:\n    main(['styles', 'list'])\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"

@@ -1,14 +1,15 @@
 """penbot studio end to end in real headless Chromium: write, preview, add your hand, download.
 
 Needs Debian's ``chromium`` (``apt-get install -y chromium``) and Playwright for Python;
-without them the test is skipped. It also saves ``examples/studio.png`` and
-``examples/studio-explore.png`` for the README.
+without them the test is skipped. With ``PENBOT_SCREENSHOTS=examples`` it saves
+``studio.png`` and ``studio-explore.png`` there for the README (a temporary folder otherwise).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,9 @@ import numpy as np
 import pytest
 
 CHROMIUM = os.environ.get("PENBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parent.parent / "examples" / "studio.png"
+# screenshots go to a temporary folder; PENBOT_SCREENSHOTS=examples refreshes the README's pictures
+_SHOTS = Path(os.environ.get("PENBOT_SCREENSHOTS") or tempfile.mkdtemp(prefix="penbot-shots-"))
+SCREENSHOT = _SHOTS / "studio.png"
 EXPLORE_SCREENSHOT = SCREENSHOT.with_name("studio-explore.png")
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
