@@ -328,7 +328,7 @@ def test_unusable_samples_say_why(client, make_ink):
     r = client.post("/api/hand/try", headers=H, json={"text": COPY_SENTENCE, "strokes": [one]})
     assert r.status_code == 422 and any("few strokes" in p for p in r.json()["problems"])
     r = client.post("/api/hand/try", headers=H, json={"text": "Hi all", "strokes": _ink(make_ink, COPY_SENTENCE)})
-    assert r.status_code == 422 and "does not match" in r.json()["error"]
+    assert r.status_code == 422 and "too wide" in r.json()["error"]  # the rule styles add applies
     r = client.post("/api/hand/try", headers=H, json={"text": "caf\u20ac", "strokes": _ink(make_ink, "cafe")})
     assert r.status_code == 400 and "cannot write" in r.json()["error"]
 

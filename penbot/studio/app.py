@@ -304,6 +304,8 @@ def _polylines_json(polylines: list[np.ndarray]) -> list[list[list[float]]]:
 
 
 def sample_problems(style, n_strokes: int) -> list[str]:
+    from penbot.styles import ink_problems
+
     """Why a canvas sample cannot make a style (empty when it can)."""
     letters = len(style.text.replace(" ", ""))
     words = len(style.text.split())
@@ -314,11 +316,8 @@ def sample_problems(style, n_strokes: int) -> list[str]:
                         "write the whole sentence")
     if n_strokes < max(2, math.ceil(words / 3)):
         problems.append(f"too few strokes ({n_strokes}) for {words} words: lift the pen between words")
-    x0, _, x1, _ = style.strokes.bounds()
-    per_char = (x1 - x0) / max(1, len(style.text))
-    if not points < 3 * letters and not 0.25 <= per_char <= 1.4:
-        problems.append(f"the ink does not match the text: it is {'too narrow' if per_char < 0.25 else 'too wide'} "
-                        f"for {len(style.text)} characters (does it say exactly the sentence above?)")
+    if not points < 3 * letters:  # the rule `penbot styles add` applies (the data cleaning's bounds)
+        problems += [f"{p} — does it say exactly the sentence above?" for p in ink_problems(style)]
     return problems
 
 
