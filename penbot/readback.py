@@ -132,24 +132,29 @@ def char_errors(reference: str, hypothesis: str, spaces: bool = True) -> tuple[i
     return levenshtein(ref, hyp), len(ref)
 
 
-def error_reader(opts: RenderOptions = RenderOptions()) -> Callable[[list[Strokes], list[str]], list[float]]:
-    """Per-line character error rates read by RapidOCR: the judge of the sampler's verified mode."""
+def _counted(opts: RenderOptions) -> Callable[[list[Strokes], list[str]], list[tuple[int, int]]]:
+    """Lines read by RapidOCR: (edit distance, reference length) per line."""
     read = rapidocr_reader()
 
-    def errors(lines: list[Strokes], texts: list[str]) -> list[float]:
+    def count(lines: list[Strokes], texts: list[str]) -> list[tuple[int, int]]:
         got = read([render_strokes(s, opts) for s in lines])
-        return [e / max(1, n) for e, n in (char_errors(t, g) for t, g in zip(texts, got, strict=True))]
+        return [char_errors(t, g) for t, g in zip(texts, got, strict=True)]
 
-    return errors
+    return count
+
+
+def error_reader(opts: RenderOptions = RenderOptions()) -> Callable[[list[Strokes], list[str]], list[float]]:
+    """Per-line character error rates read by RapidOCR: the judge of the sampler's verified mode."""
+    count = _counted(opts)
+    return lambda lines, texts: [e / max(1, n) for e, n in count(lines, texts)]
 
 
 def ocr_scorer(opts: RenderOptions = RenderOptions()) -> Callable[[list[Strokes], list[str]], float]:
     """A scorer ``(written lines, their texts) -> character error rate`` read by RapidOCR."""
-    read = rapidocr_reader()
+    count = _counted(opts)
 
     def score(lines: list[Strokes], texts: list[str]) -> float:
-        got = read([render_strokes(s, opts) for s in lines])
-        errs = [char_errors(t, g) for t, g in zip(texts, got, strict=True)]
+        errs = count(lines, texts)
         return sum(e for e, _ in errs) / max(1, sum(n for _, n in errs))
 
     return score

@@ -76,9 +76,8 @@ def _draw(step: Step, noise: np.ndarray, bias: np.ndarray, temp: np.ndarray,
           scale: np.ndarray | None = None) -> np.ndarray:
     """One normalised offset per row (float32) from the biased mixture, using pre-drawn noise.
 
-    ``scale``: ``(1 + bias) / temp``, which the loop computes once per batch. The arithmetic
-    is the same, op for op, as the plain version, so the strokes are bit-identical; it only
-    makes fewer numpy calls (a step of the loop pays for each one).
+    ``scale``: ``(1 + bias) / temp``, which the loop computes once per batch (a step pays
+    for every numpy call).
     """
     logits = step.log_pi * (((1 + bias) / temp) if scale is None else scale)[:, None]
     logits -= logits.max(-1, keepdims=True)
@@ -254,7 +253,6 @@ def sample_lines(
     results: list[SampledLine | None] = [None] * len(requests)
     pending = list(range(len(requests)))
     best: dict[int, tuple[float, SampledLine]] = {}  # the best-read attempt of each verified line
-    to_read: list[tuple[int, SampledLine]] = []
     attempt = 0
     while pending:
         run = _Run([], [], [], np.zeros(len(pending)), np.zeros(len(pending)), [], np.zeros(len(pending), int))
@@ -269,7 +267,7 @@ def sample_lines(
             run.max_steps[j] = steps
             run.noise.append(_noise(r.options.seed, r.key, attempt, r.text, steps))
         written = _generate(runner, run, progress)
-        still = []
+        still, to_read = [], []
         for j, i in enumerate(pending):
             r = requests[i]
             focus = written.focus[j]
@@ -277,14 +275,15 @@ def sample_lines(
                             rules=r.options.rules)
             if len(off):
                 off[0, :2] = 0.0  # the line starts at the origin, not after the style sample
-            strokes = Strokes(off)
             problem = check_line(off, r.text, focus, run.target_start[j], bool(written.hit_cap[j]), r.options.rules)
             if problem and r.options.check and attempt < r.options.retries:
                 still.append(i)
-            elif reader is not None and r.options.verify is not None and not (problem and r.options.check):
-                to_read.append((i, SampledLine(strokes, attempt + 1, problem if r.options.check else "")))
+                continue
+            line = SampledLine(Strokes(off), attempt + 1, problem if r.options.check else "")
+            if reader is not None and r.options.verify is not None and not line.problem:
+                to_read.append((i, line))
             else:
-                results[i] = SampledLine(strokes, attempt + 1, problem if r.options.check else "")
+                results[i] = line
         if to_read:
             errors = reader([line.strokes for _, line in to_read], [requests[i].text for i, _ in to_read])
             for (i, line), err in zip(to_read, errors, strict=True):
@@ -294,7 +293,6 @@ def sample_lines(
                     still.append(i)
                 else:
                     results[i] = best[i][1]
-            to_read = []
         pending = still
         attempt += 1
     return [r for r in results if r is not None]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Strokes", "Prime"]
+__all__ = ["Strokes", "Prime", "slant_offsets"]
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,23 @@ class Strokes:
         return (*p.min(axis=0), *p.max(axis=0))
 
     # transforms -----------------------------------------------------------------------
+    def slanted(self, k: float, stretch: float = 1.0) -> Strokes:
+        """Leaned right by ``k`` and widened by ``stretch`` (see ``slant_offsets``)."""
+        return Strokes(slant_offsets(self.offsets, k, stretch))
+
     def scaled(self, sx: float, sy: float | None = None) -> Strokes:
         off = self.offsets.copy()
         off[:, 0] *= sx
         off[:, 1] *= sx if sy is None else sy
         return Strokes(off)
+
+
+def slant_offsets(offsets: np.ndarray, k: float, stretch: float = 1.0) -> np.ndarray:
+    """Offsets leaned right by ``k`` (x moves by ``-k`` per unit of height up; y is down) and
+    widened by ``stretch``: the two things a prime passes on, varied for training and styles."""
+    out = np.array(offsets, copy=True)
+    out[:, 0] = stretch * (out[:, 0] - k * out[:, 1])
+    return out
 
 
 @dataclass(frozen=True)

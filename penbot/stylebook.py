@@ -24,7 +24,7 @@ from penbot.sample import LineRequest, SampleOptions, sample_lines
 from penbot.strokes import Strokes
 from penbot.styles import Style, save_style
 
-__all__ = ["Candidate", "make_styles", "write_previews", "shear"]
+__all__ = ["Candidate", "make_styles", "write_previews"]
 
 PRIME_TEXTS = (
     "a quick brown fox jumps",
@@ -50,14 +50,6 @@ class _FewerLifts(StepRunner):
     def step(self, x, state, onehot) -> Step:
         out = self.inner.step(x, state, onehot)
         return replace(out, pen_logit=out.pen_logit + np.float32(self.shift))
-
-
-def shear(strokes: Strokes, k: float, stretch: float = 1.0) -> Strokes:
-    """Lean the writing right by ``k`` (x moves by ``-k`` per unit of height up; y is down)
-    and widen it by ``stretch``: slant and width are what a prime passes on most faithfully."""
-    off = strokes.offsets.copy()
-    off[:, 0] = stretch * (off[:, 0] - k * off[:, 1])
-    return Strokes(off)
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ def make_styles(
                 raw.append(Style("candidate", req.text, res.strokes,
                                  f"model sample: bias {bias:g}, seed {req.options.seed}, pen-lift shift {shift:g}"))
         log(f"pen-lift shift {shift:g}: {len(raw)} usable samples so far")
-    tried = [replace(st, strokes=shear(st.strokes, k, w), source=f"{st.source}, shear {k:g}, stretch {w:g}")
+    tried = [replace(st, strokes=st.strokes.slanted(k, w), source=f"{st.source}, shear {k:g}, stretch {w:g}")
              for st in raw for k in shears for w in stretches]
     pool = _judge(runner, tried, seed, score)
     log(f"{len(pool)} of {len(tried)} primes write their check lines cleanly")

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 import vpype_cli
+from cli_run import run_cli
 from click.testing import CliRunner
 from fake_ink import FakeWriter
 
@@ -30,7 +31,6 @@ import penbot.styles as styles
 import penbot.write as pw
 from penbot.batch import LETTER, plan_batch, run_batch
 from penbot.checkpoint import save_model
-from penbot.cli import main
 from penbot.errors import PenbotError
 from penbot.export import ExportOptions, stale_pages, write_pages
 from penbot.layout import LayoutOptions, layout_pages
@@ -68,13 +68,7 @@ def tiny(tmp_path: Path, monkeypatch, model) -> Path:
 
 
 def _cli(capsys, *argv: object) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(argv, capsys)
 
 
 def _one_line(err: str) -> str:

@@ -9,21 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_run import run_cli as run
 
 from penbot.checkpoint import load_checkpoint
-from penbot.cli import main
 from penbot.cli.model import DEFAULT_MODEL
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``penbot ARGV`` in this process: (exit code, stdout, stderr)."""
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_line_error(err: str) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_run import run_cli as run
 
 from penbot.checkpoint import save_model
-from penbot.cli import main
 from penbot.errors import PenbotError
 from penbot.explore import (
     AttentionTrace,
@@ -80,16 +80,6 @@ def ink_json(tmp_path: Path) -> Path:
     path = tmp_path / "ink.json"
     path.write_text(json.dumps([first.tolist(), second.tolist()]))
     return path
-
-
-def run(argv: list, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in argv])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- fan --------------------------------------------------------------------------------------

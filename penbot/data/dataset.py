@@ -19,9 +19,10 @@ import numpy as np
 from penbot.data.clean import CleanConfig, clean_line
 from penbot.data.iamondb import ReadReport, read_iamondb
 from penbot.errors import PenbotError
+from penbot.strokes import slant_offsets
 from penbot.text import DEFAULT_ALPHABET, encode
 
-__all__ = ["LineSet", "load_lines", "split_by_writer", "make_batches", "Batch", "cache_dir", "augment",
+__all__ = ["LineSet", "load_lines", "split_by_writer", "make_batches", "Batch", "cache_dir",
            "caps_digit_weights"]
 
 CACHE_VERSION = 1
@@ -226,17 +227,6 @@ def join_lines(parts: list[np.ndarray], gap: float = 0.45) -> np.ndarray:
     return np.concatenate(out)
 
 
-def augment(offsets: np.ndarray, shear: float, stretch: float) -> np.ndarray:
-    """Offsets of the same line slanted by ``shear`` (dx += shear * dy) and widened by ``stretch``.
-
-    Slant and width are what a prime must convey; varying them per line (not per writer)
-    teaches the model to read them from the line it is continuing.
-    """
-    out = offsets.copy()
-    out[:, 0] = stretch * (offsets[:, 0] + shear * offsets[:, 1])
-    return out
-
-
 def collate(
     ls: LineSet, items: list[Item] | np.ndarray, alphabet: str, rng: np.random.Generator | None = None,
     slant: float = 0.0, stretch: float = 0.0,
@@ -247,7 +237,9 @@ def collate(
     seqs = [ls.line(it.lines[0]) if len(it.lines) == 1 else join_lines([ls.line(i) for i in it.lines])
             for it in items]
     if rng is not None and (slant > 0 or stretch > 0):
-        seqs = [augment(s, rng.uniform(-slant, slant), float(np.exp(rng.uniform(-stretch, stretch)))) for s in seqs]
+        # per line, not per writer: the model must read slant and width from the line it continues
+        seqs = [slant_offsets(s, -rng.uniform(-slant, slant), float(np.exp(rng.uniform(-stretch, stretch))))
+                for s in seqs]
     codes = [np.zeros(1, np.int64) if it.drop_text else encode(" ".join(ls.texts[i] for i in it.lines), alphabet)
              for it in items]
     t, u = max(len(s) for s in seqs), max(len(c) for c in codes)
