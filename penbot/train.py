@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -153,6 +157,27 @@ def _self_fed(model: HandwritingModel, strokes: torch.Tensor, chars: torch.Tenso
     return torch.where(swap[..., None], drawn, x)
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a session or job scheduler stopping the run) saves a checkpoint like Ctrl-C.
+
+    A run started in the background ignores SIGINT, so without this only the periodic
+    checkpoint would survive a stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _new_model(cfg: TrainConfig, ls: LineSet, train_idx: np.ndarray) -> HandwritingModel:
     """A fresh network, or the weights of ``cfg.init`` (kept with their own config)."""
     if cfg.init:
@@ -218,51 +243,52 @@ def train(cfg: TrainConfig) -> Path:
     step, val, ema_loss, ema_pps, ema_s = start_step, None, None, 0.0, 1.0
     batches = epoch_batches(epoch)
     model.train()
-    try:
-        while step < cfg.steps:
-            if pos >= len(batches):
-                epoch, pos = epoch + 1, 0
-                batches = epoch_batches(epoch)
-            t0 = time.time()
-            aug = np.random.default_rng([cfg.seed, epoch, pos, 1])  # per batch: resume stays exact
-            batch = collate(ls, batches[pos], model.cfg.alphabet, aug, cfg.slant_aug, cfg.stretch_aug)
-            strokes, chars, mask = _tensors(batch, device)
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step, cfg)
-            _, loss = model(strokes, chars, mask, fed=_self_fed(model, strokes, chars, cfg, step))
-            if not torch.isfinite(loss):
-                raise PenbotError(f"loss became {loss.item()} at step {step}: lower the learning rate")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            opt.step()
-            step, pos = step + 1, pos + 1
-            dt = time.time() - t0
-            ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
-            ema_pps = 0.95 * ema_pps + 0.05 * (int(mask.sum()) / dt) if ema_pps else int(mask.sum()) / dt
-            ema_s = 0.95 * ema_s + 0.05 * dt
-            if step % cfg.val_every == 0 or step == cfg.steps:
-                _, val, _ = evaluate_nll(model, ls, val_eval, device)
-                model.train()
-                if val < best_val:
-                    best_val = val
-                    save_model(model, best, meta={"step": step, "val_nll_per_point": val, "epoch": epoch})
-                prog.log(f"step {step} epoch {epoch} train {ema_loss:.4f} val {val:.4f} best {best_val:.4f} "
-                         f"lr {lr_at(step, cfg):.2e} {ema_pps:,.0f} pts/s")
-                checkpoint(step)
-                last_ckpt = time.time()
-            elif time.time() - last_ckpt > cfg.ckpt_minutes * 60:
-                checkpoint(step)
-                last_ckpt = time.time()
-            prog.show(step, ema_loss, val, ema_pps, ema_s)
-            if cfg.max_hours is not None and time.time() - t_start > cfg.max_hours * 3600:
-                checkpoint(step)
-                prog.log(f"stopped after {cfg.max_hours} h at step {step}; continue with --resume")
-                break
-    except KeyboardInterrupt:
-        checkpoint(step)  # the steps done so far are kept: --resume continues from here
-        prog.log(f"interrupted at step {step}; saved {last}, continue with --resume")
-        raise
+    with _terminate_as_interrupt():
+        try:
+            while step < cfg.steps:
+                if pos >= len(batches):
+                    epoch, pos = epoch + 1, 0
+                    batches = epoch_batches(epoch)
+                t0 = time.time()
+                aug = np.random.default_rng([cfg.seed, epoch, pos, 1])  # per batch: resume stays exact
+                batch = collate(ls, batches[pos], model.cfg.alphabet, aug, cfg.slant_aug, cfg.stretch_aug)
+                strokes, chars, mask = _tensors(batch, device)
+                for g in opt.param_groups:
+                    g["lr"] = lr_at(step, cfg)
+                _, loss = model(strokes, chars, mask, fed=_self_fed(model, strokes, chars, cfg, step))
+                if not torch.isfinite(loss):
+                    raise PenbotError(f"loss became {loss.item()} at step {step}: lower the learning rate")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+                opt.step()
+                step, pos = step + 1, pos + 1
+                dt = time.time() - t0
+                ema_loss = loss.item() if ema_loss is None else 0.98 * ema_loss + 0.02 * loss.item()
+                ema_pps = 0.95 * ema_pps + 0.05 * (int(mask.sum()) / dt) if ema_pps else int(mask.sum()) / dt
+                ema_s = 0.95 * ema_s + 0.05 * dt
+                if step % cfg.val_every == 0 or step == cfg.steps:
+                    _, val, _ = evaluate_nll(model, ls, val_eval, device)
+                    model.train()
+                    if val < best_val:
+                        best_val = val
+                        save_model(model, best, meta={"step": step, "val_nll_per_point": val, "epoch": epoch})
+                    prog.log(f"step {step} epoch {epoch} train {ema_loss:.4f} val {val:.4f} best {best_val:.4f} "
+                             f"lr {lr_at(step, cfg):.2e} {ema_pps:,.0f} pts/s")
+                    checkpoint(step)
+                    last_ckpt = time.time()
+                elif time.time() - last_ckpt > cfg.ckpt_minutes * 60:
+                    checkpoint(step)
+                    last_ckpt = time.time()
+                prog.show(step, ema_loss, val, ema_pps, ema_s)
+                if cfg.max_hours is not None and time.time() - t_start > cfg.max_hours * 3600:
+                    checkpoint(step)
+                    prog.log(f"stopped after {cfg.max_hours} h at step {step}; continue with --resume")
+                    break
+        except KeyboardInterrupt:
+            checkpoint(step)  # the steps done so far are kept: --resume continues from here
+            prog.log(f"interrupted at step {step}; saved {last}, continue with --resume")
+            raise
     if not best.is_file():
         save_model(model, best, meta={"step": step})
     return best

@@ -375,6 +375,25 @@ def test_training_interrupted_before_its_first_checkpoint_saves_it(tiny_db, tmp_
     assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 3
 
 
+def test_training_stopped_by_sigterm_saves_its_checkpoint(tiny_db, tmp_path, tiny_train_config, monkeypatch) -> None:
+    """A background run ignores SIGINT; a session or scheduler stops it with SIGTERM."""
+    import signal
+
+    import penbot.train as train_mod
+    from penbot.checkpoint import load_checkpoint
+
+    def terminate(self, step, *a):
+        if step == 4:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(train_mod._Progress, "show", terminate)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        train_mod.train(tiny_train_config(tiny_db, tmp_path / "run", val_every=100, steps=50))
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 4
+    assert signal.getsignal(signal.SIGTERM) is before  # the caller's handler is back
+
+
 def test_train_into_an_existing_file_is_one_line(tiny_db, tmp_path, capsys) -> None:
     (tmp_path / "taken").write_text("x")
     code, _, err = _cli(capsys, "train", "--data", tiny_db, "--out", tmp_path / "taken", "--steps", "2")
