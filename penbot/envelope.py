@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from penbot.errors import PenbotError
 from penbot.options import WriteOptions
-from penbot.page import Page, PageDrawing, PlacedLine, parse_page
+from penbot.page import Page, PageDrawing, parse_page
 
 __all__ = ["ENVELOPES", "DEFAULT_ENVELOPE", "Envelope", "parse_envelope", "address_options", "return_options",
            "compose_envelope"]
@@ -93,4 +93,4 @@ def compose_envelope(env: Envelope, address: PageDrawing, back: PageDrawing | No
     """One landscape envelope page: the address (and return address) lines on ``layer``."""
     lines = [*address.lines, *(back.lines if back is not None else ())]
     page = Page(env.width_mm, env.height_mm, 0.0, 0.0, 0.0, 0.0)
-    return PageDrawing(page, tuple(PlacedLine(ln.text, ln.polylines, ln.y_mm, ln.scale, layer=layer) for ln in lines))
+    return PageDrawing(page, tuple(replace(ln, layer=layer) for ln in lines))

@@ -109,54 +109,59 @@ def write_mail(
     bodies, marks = zip(*(split_at_mark(t) if mailing.signature else (t, None) for t in texts)) if n else ((), ())
     docs, opts = list(bodies), list(options)
     env = mailing.envelope
-    where: dict[tuple[int, str], int] = {}
+    where: dict[int, list[tuple[str, int]]] = {}  # letter -> (envelope part, its index in docs)
     for i, address in enumerate(addresses):
         if env is None or not address.strip():
             continue
-        where[i, "address"] = len(docs)
-        docs.append(address)
-        opts.append(address_options(options[i], env))
-        if mailing.return_address.strip():
-            where[i, "return address"] = len(docs)
-            docs.append(mailing.return_address)
-            opts.append(return_options(options[i], env))
+        for what, text, opt in _envelope_parts(address, options[i], mailing):
+            where.setdefault(i, []).append((what, len(docs)))
+            docs.append(text)
+            opts.append(opt)
     results = write(docs, opts, model, progress)
-    text_layer = mailing.pens.layer_of("text")
     out: list[Mail | PenbotError] = []
     for i in range(n):
         doc = results[i]
         try:
             if isinstance(doc, PenbotError):
                 raise doc
-            pages = _on_layer(doc.pages, text_layer)
-            if mailing.signature is not None:
-                o = options[i]
-                pages = place_signature(pages, mailing.signature, mailing.signature_height_mm, o.layout.align,
-                                        o.layout.line_spacing_mm, mailing.pens.layer_of("signature"), marks[i])
-            envelope = None
-            if (i, "address") in where:
-                parts: dict[str, PageDrawing | None] = {"address": None, "return address": None}
-                for what in parts:
-                    if (i, what) in where:
-                        got = results[where[i, what]]
-                        if isinstance(got, PenbotError):
-                            raise _address_error(got, env, what)
-                        parts[what] = got.pages[0]
-                envelope = compose_envelope(env, parts["address"], parts["return address"],
-                                            mailing.pens.layer_of("address"))
+            pages = sign_only(doc.pages, mailing, options[i], marks[i])
+            envelope = _compose(mailing, [(what, results[k]) for what, k in where[i]]) if i in where else None
             out.append(Mail(pages, envelope, list(doc.notices), doc.lines_written, doc.resampled))
         except PenbotError as exc:
             out.append(exc)
     return out
 
 
-def sign_only(pages: list[PageDrawing], mailing: MailingOptions, options: WriteOptions) -> list[PageDrawing]:
-    """``penbot write``'s pages with the text layer and the signature of ``mailing`` applied."""
+def sign_only(pages: list[PageDrawing], mailing: MailingOptions, options: WriteOptions,
+              after_words: int | None = None) -> list[PageDrawing]:
+    """``penbot write``'s pages with the text layer and the signature of ``mailing`` applied
+    (below the line that ends the first ``after_words`` words; None: the last line)."""
     pages = _on_layer(pages, mailing.pens.layer_of("text"))
     if mailing.signature is None:
         return pages
     return place_signature(pages, mailing.signature, mailing.signature_height_mm, options.layout.align,
-                           options.layout.line_spacing_mm, mailing.pens.layer_of("signature"))
+                           options.layout.line_spacing_mm, mailing.pens.layer_of("signature"), after_words)
+
+
+def _envelope_parts(address: str, options: WriteOptions,
+                    mailing: MailingOptions) -> list[tuple[str, str, WriteOptions]]:
+    """``(part, text, options)`` to write for one envelope: the address, then the return address if any."""
+    env = mailing.envelope
+    parts = [("address", address, address_options(options, env))]
+    if mailing.return_address.strip():
+        parts.append(("return address", mailing.return_address, return_options(options, env)))
+    return parts
+
+
+def _compose(mailing: MailingOptions, written: list[tuple[str, object]]) -> PageDrawing:
+    """The envelope page from its written parts (in ``_envelope_parts`` order); raises PenbotError."""
+    env = mailing.envelope
+    pages = []
+    for what, got in written:
+        if isinstance(got, PenbotError):
+            raise _address_error(got, env, what)
+        pages.append(got.pages[0])
+    return compose_envelope(env, pages[0], pages[1] if len(pages) > 1 else None, mailing.pens.layer_of("address"))
 
 
 def write_envelope(address: str, options: WriteOptions, mailing: MailingOptions, model: StepRunner | None = None,
@@ -164,16 +169,8 @@ def write_envelope(address: str, options: WriteOptions, mailing: MailingOptions,
     """One envelope (``mailing.envelope``) with ``address`` in its recipient area; raises PenbotError."""
     from penbot.write import write_documents
 
-    env = mailing.envelope
-    if env is None:
+    if mailing.envelope is None:
         raise PenbotError("no envelope size given")
-    docs, opts = [address], [address_options(options, env)]
-    if mailing.return_address.strip():
-        docs.append(mailing.return_address)
-        opts.append(return_options(options, env))
-    parts = []
-    for what, got in zip(("address", "return address"), write_documents(docs, opts, model, progress)):
-        if isinstance(got, PenbotError):
-            raise _address_error(got, env, what)
-        parts.append(got.pages[0])
-    return compose_envelope(env, parts[0], parts[1] if len(parts) > 1 else None, mailing.pens.layer_of("address"))
+    parts = _envelope_parts(address, options, mailing)
+    results = write_documents([text for _w, text, _o in parts], [opt for _w, _t, opt in parts], model, progress)
+    return _compose(mailing, [(what, got) for (what, _t, _o), got in zip(parts, results)])

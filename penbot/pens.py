@@ -49,15 +49,17 @@ class PenMap:
         given = dict(self.colors)
         out = []
         for layer in sorted({n for _k, n in self.layers}):
-            name = " + ".join(k for k, n in self.layers if n == layer)
-            default = color if layer == 1 else PALETTE[(layer - 2) % len(PALETTE)]
             kinds = [k for k, n in self.layers if n == layer]
-            out.append(Pen(layer, "handwriting" if "text" in kinds else name, given.get(layer, default), width_mm))
+            default = pen_for(layer, (), color, width_mm).color
+            out.append(Pen(layer, "handwriting" if "text" in kinds else " + ".join(kinds), given.get(layer, default),
+                           width_mm))
         return tuple(out)
 
 
 def parse_pens(text: str) -> PenMap:
     """``"text=1,signature=2:blue"`` -> PenMap; unnamed kinds keep their default layer."""
+    from penbot.export.options import check_colour  # here: penbot.export imports this module
+
     layers, colors = dict(DEFAULT_LAYERS), {}
     if text and text.strip():
         for item in text.split(","):
@@ -72,18 +74,8 @@ def parse_pens(text: str) -> PenMap:
                 raise PenbotError(f"pen layer must be between 1 and {MAX_LAYER}, got {layer}")
             layers[kind] = layer
             if color:
-                _check_color(color)
-                colors[layer] = color
+                colors[layer] = check_colour(color)
     return PenMap(tuple(layers.items()), tuple(sorted(colors.items())))
-
-
-def _check_color(color: str) -> None:
-    from PIL import ImageColor
-
-    try:
-        ImageColor.getrgb(color)
-    except ValueError:
-        raise PenbotError(f"unknown colour {color!r}: use a name like blue or a hex code like #203080") from None
 
 
 def pen_for(layer: int, pens: tuple[Pen, ...], color: str, width_mm: float) -> Pen:

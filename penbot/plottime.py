@@ -159,11 +159,14 @@ def _origin(page: PageDrawing, feeds: Feeds) -> np.ndarray:
 
 def estimate_plot(page: PageDrawing, export: ExportOptions) -> PlotTime | None:
     """The plot time of ``page`` as the plotter writers order it; None when the profile has no feeds."""
+    feeds = profile_feeds(export.gcode_profile, export.gcode_config)
+    return None if feeds is None else _estimate(page, export, feeds, _overheads(feeds))
+
+
+def _estimate(page: PageDrawing, export: ExportOptions, feeds: Feeds,
+              overheads: tuple[float, float, float]) -> PlotTime:
     from penbot.export.plotter import plot_layers
 
-    feeds = profile_feeds(export.gcode_profile, export.gcode_config)
-    if feeds is None:
-        return None
     layers = plot_layers(page, export.optimise, export.merge_tolerance_mm)
     strokes = [p for _layer, lines in layers for p in lines if len(p)]
     origin = _origin(page, feeds)
@@ -174,7 +177,7 @@ def estimate_plot(page: PageDrawing, export: ExportOptions) -> PlotTime | None:
         up += float(np.linalg.norm(p[0] - where))
         where = p[-1]
     up += float(np.linalg.norm(origin - where))
-    per_stroke, fixed, per_layer = _overheads(feeds)
+    per_stroke, fixed, per_layer = overheads
     changes = max(len(layers) - 1, 0)
     u = feeds.unit_mm
     seconds = (down / u / feeds.draw + up / u / feeds.travel) * 60.0 + per_stroke * len(strokes) + fixed \
@@ -186,11 +189,13 @@ def plot_entry(mail, paths: Sequence[str | Path], export: ExportOptions) -> dict
     """``{"plot": {...}}`` for a letter written to a plotter format (its pages and envelope), else ``{}``."""
     if not paths or Path(paths[0]).suffix.lower() not in PLOTTER_SUFFIXES:
         return {}
+    feeds = profile_feeds(export.gcode_profile, export.gcode_config)  # once per letter, not per page
+    if feeds is None:
+        return {}
+    overheads = _overheads(feeds)
     total: PlotTime | None = None
     for page in [*mail.pages, *([mail.envelope] if getattr(mail, "envelope", None) is not None else [])]:
-        est = estimate_plot(page, export)
-        if est is None:
-            return {}
+        est = _estimate(page, export, feeds, overheads)
         total = est if total is None else total + est
     return {"plot": total.as_dict()} if total is not None else {}
 

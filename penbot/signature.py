@@ -16,10 +16,9 @@ import numpy as np
 from penbot.errors import PenbotError
 from penbot.page import PX_PER_MM, PageDrawing, PlacedLine
 
-__all__ = ["Signature", "read_signature", "place_signature", "SIGNATURE_MARK", "MAX_POINTS", "split_at_mark"]
+__all__ = ["Signature", "read_signature", "place_signature", "SIGNATURE_MARK", "split_at_mark"]
 
 SIGNATURE_MARK = "\x00signature\x00"  # where a template's {signature} was; never reaches the model
-MAX_POINTS = 200_000
 MAX_ASPECT = 25.0  # wider than this many heights (or taller than wide by it): not a signature
 SIGNATURE_HEIGHT_MM = 12.0
 MIN_HEIGHT_MM, MAX_HEIGHT_MM = 3.0, 80.0
@@ -48,7 +47,10 @@ class Signature:
 
 
 def read_signature(path: str | Path) -> Signature:
-    """Read a signature (SVG, JSON strokes or InkML); refuse one with no strokes or of absurd size."""
+    """Read a signature (SVG, JSON strokes or InkML); refuse one with no strokes or of absurd size.
+
+    ``read_strokes_file`` already refuses an empty file or one with too many points.
+    """
     from penbot.styles import read_strokes_file
 
     path = Path(path)
@@ -58,8 +60,6 @@ def read_signature(path: str | Path) -> Signature:
         raise PenbotError(f"signature: {exc}") from None
     if path.suffix.lower() == ".svg":  # vpype reads SVG in CSS pixels
         lines = [p / PX_PER_MM for p in lines]
-    if sum(len(p) for p in lines) > MAX_POINTS:
-        raise PenbotError(f"signature {path}: more than {MAX_POINTS:,} points; simplify it first")
     pts = np.concatenate(lines)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     w, h = (float(v) for v in hi - lo)

@@ -8,7 +8,6 @@ profiles), ``.hpgl``/``.plt`` (vpype's HPGL writer), ``.png`` (preview), ``.json
 from __future__ import annotations
 
 import errno
-import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,18 +71,19 @@ def output_paths(path: str | Path, pages: int) -> list[Path]:
 
 def stale_pages(path: str | Path, pages: int) -> list[Path]:
     """Page files of ``path`` that an earlier, longer document left and ``pages`` pages do not
-    overwrite: ``out-3.svg`` (and on) after 2 pages, ``out-1.svg`` (and on) after 1."""
+    overwrite: ``out-3.svg`` (and on) after 2 pages, ``out-1.svg`` (and on) after 1.
+
+    Pages are always written as an unbroken run (all or nothing), so the stale ones are
+    probed by number rather than by listing the folder, which a mailing would do per letter.
+    """
     path = Path(path)
-    if not WRITERS.get(path.suffix.lower(), WRITERS[".json"]).per_page or not path.parent.is_dir():
+    if not WRITERS.get(path.suffix.lower(), WRITERS[".json"]).per_page:
         return []
-    first = pages + 1 if pages > 1 else 1
-    pattern = re.compile(re.escape(path.stem) + r"-(\d+)" + re.escape(path.suffix))
-    found = []
-    for p in path.parent.iterdir():
-        m = pattern.fullmatch(p.name)
-        if m and int(m.group(1)) >= first and not m.group(1).startswith("0") and p.is_file():
-            found.append(p)
-    return sorted(found, key=lambda p: int(pattern.fullmatch(p.name).group(1)))
+    found, k = [], pages + 1 if pages > 1 else 1
+    while (page := path.with_name(f"{path.stem}-{k}{path.suffix}")).is_file():
+        found.append(page)
+        k += 1
+    return found
 
 
 def check_export(path: str | Path, page: Page, opts: ExportOptions) -> None:
@@ -128,7 +128,9 @@ def write_pages(pages: list[PageDrawing], path: str | Path, opts: ExportOptions 
         raise PenbotError(f"{name}: cannot write ({exc.strerror or exc})", about=about) from None
     except MemoryError:
         raise PenbotError(f"{current or path}: not enough memory to write this page", about="output") from None
-    for old in stale_pages(path, len(pages)):
-        if old.name.casefold() not in {n.casefold() for n in protect}:
+    stale = stale_pages(path, len(pages))
+    keep = {n.casefold() for n in protect} if stale else set()
+    for old in stale:
+        if old.name.casefold() not in keep:
             old.unlink(missing_ok=True)
     return targets

@@ -18,7 +18,7 @@ from penbot.page import PX_PER_MM, PageDrawing
 if TYPE_CHECKING:
     import vpype as vp
 
-__all__ = ["Travel", "optimise_lines", "to_document", "plot_lines", "plot_layers", "layers_document"]
+__all__ = ["Travel", "optimise_lines", "plot_layers", "layers_document"]
 
 log = logging.getLogger("penbot")
 
@@ -61,23 +61,6 @@ def optimise_lines(lines: list[np.ndarray], merge_tolerance: float = 0.05) -> tu
         travel.before_mm, travel.after_mm, travel.strokes_before, travel.strokes_after,
     )
     return [np.column_stack([c.real, c.imag]) for c in lc], travel
-
-
-def plot_lines(page: PageDrawing, optimise: bool, merge_tolerance: float) -> list[np.ndarray]:
-    """The page's strokes in plotting order (optimised or as written)."""
-    lines = [p for p in page.polylines if len(p)]
-    return optimise_lines(lines, merge_tolerance)[0] if optimise and lines else lines
-
-
-def to_document(page: PageDrawing, lines: list[np.ndarray]) -> vp.Document:
-    """One-layer vpype document in px with the page size set (writers flip/rotate on it)."""
-    import vpype as vp
-
-    doc = vp.Document(page_size=(page.page.width_mm * PX_PER_MM, page.page.height_mm * PX_PER_MM))
-    lc = _complex(lines)
-    lc.scale(PX_PER_MM)
-    doc.add(lc, 1)
-    return doc
 
 
 # the plotting order of recently exported pages: the G-code writer and the plot-time estimate

@@ -52,7 +52,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from penbot.errors import PenbotError
-from penbot.options import ROW_SETTINGS, SampleOptions, Settings, export_options, settings_from_strings, write_options
+from penbot.options import (
+    MAX_SEED,
+    ROW_SETTINGS,
+    SampleOptions,
+    Settings,
+    WriteOptions,
+    export_options,
+    settings_from_strings,
+    write_options,
+)
 from penbot.studio.jobs import Job, JobBoard, one_line
 from penbot.studio.security import MAX_BODY, Gate, GateMiddleware, make_token
 
@@ -216,14 +225,13 @@ def character_marks(text: str, alphabet: str, limit: int = 50) -> list[dict[str,
     return marks[:limit]
 
 
-def first_look(text: str, settings: Settings) -> str | None:
+def first_look(text: str, options: WriteOptions) -> str | None:
     """The words of about one line, written first so a long text shows ink within a second.
 
     Lines never depend on what else shares their batch (``penbot.write``): the first line
     of the full write has the same key and seed, so where the wrap agrees it comes out
     identical. None when the text is about one line anyway.
     """
-    options = write_options(settings)
     chars = int(options.page.usable_width / (options.layout.size_mm * 0.54) * 0.8)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     if len(" ".join(text.split())) <= chars + 10:
@@ -242,10 +250,10 @@ def _cache_key(text: str, settings: Settings) -> tuple[str, Settings]:
                          optimise=Settings.optimise)
 
 
-def _remember(app: Starlette, text: str, settings: Settings, doc: object) -> None:
+def _remember(app: Starlette, key: tuple[str, Settings], doc: object) -> None:
     docs: OrderedDict = app.state.documents
-    docs[_cache_key(text, settings)] = doc
-    docs.move_to_end(_cache_key(text, settings))
+    docs[key] = doc
+    docs.move_to_end(key)
     while len(docs) > 8:
         docs.popitem(last=False)
 
@@ -257,14 +265,14 @@ def _write_work(app: Starlette, text: str, settings: Settings) -> Callable[[Job]
 
         options = write_options(settings, app.state.sample)
         export = export_options(settings)
-        look = first_look(text, settings)
+        look = first_look(text, options)
         if look is not None:
             job.phase = "first line"
             first = write_text(look, options, app.state.model, progress=job.progress)
             job.draft = [svg_string(first.pages[0], export)]
         job.phase = "page"
         doc = write_text(text, options, app.state.model, progress=job.progress)
-        _remember(app, text, settings, doc)
+        _remember(app, _cache_key(text, settings), doc)
         return {"pages": [svg_string(p, export) for p in doc.pages], "notices": doc.notices,
                 "lines": doc.lines_written, "resampled": doc.resampled}
 
@@ -272,16 +280,25 @@ def _write_work(app: Starlette, text: str, settings: Settings) -> Callable[[Job]
 
 
 def _document(app: Starlette, text: str, settings: Settings):
-    """The written document for ``text`` and ``settings``: from the preview cache, else written now."""
-    doc = app.state.documents.get(_cache_key(text, settings))
+    """The written document for ``text`` and ``settings``: from the preview cache, else written now.
+
+    Looked up again once no job samples: a preview still running when the download was asked
+    for has written it by then.
+    """
+    key = _cache_key(text, settings)
+    doc = app.state.documents.get(key)
     if doc is not None:
         return doc
     from penbot.write import write_text
 
-    doc = app.state.board.exclusive(lambda: write_text(text, write_options(settings, app.state.sample),
-                                                       app.state.model))
-    _remember(app, text, settings, doc)
-    return doc
+    def cached_or_written():
+        doc = app.state.documents.get(key)
+        if doc is None:
+            doc = write_text(text, write_options(settings, app.state.sample), app.state.model)
+        _remember(app, key, doc)
+        return doc
+
+    return app.state.board.exclusive(cached_or_written)
 
 
 def _export_bytes(doc, settings: Settings, fmt: str) -> tuple[bytes, str, str]:
@@ -304,9 +321,9 @@ def _polylines_json(polylines: list[np.ndarray]) -> list[list[list[float]]]:
 
 
 def sample_problems(style, n_strokes: int) -> list[str]:
+    """Why a canvas sample cannot make a style (empty when it can)."""
     from penbot.styles import ink_problems
 
-    """Why a canvas sample cannot make a style (empty when it can)."""
     letters = len(style.text.replace(" ", ""))
     words = len(style.text.split())
     points = len(style.strokes)
@@ -465,7 +482,7 @@ def _hand_inputs(data: dict[str, Any]) -> tuple[str, list[np.ndarray]]:
 async def hand_try(request: Request) -> JSONResponse:
     data = await _body(request)
     text, polylines = _hand_inputs(data)
-    seed = _number(data, "seed", 0, 0, 2**32 - 1, whole=True)
+    seed = _number(data, "seed", 0, 0, MAX_SEED, whole=True)
     _, problems, sample_svg, test_svg = await run_in_threadpool(
         _try_style, request.app, "sample", text, polylines, TEST_SENTENCE, seed)
     if problems:
@@ -499,16 +516,11 @@ def _continue_inputs(request: Request, data: dict[str, Any]):
     polylines = parse_strokes(data.get("strokes"))
     steps = _number(data, "steps", 300, 10, LIMITS["steps"], whole=True)
     # bias, temperature and seed through the one door, like every other setting
-    settings = settings_from_strings(Settings(style=None, bias=0.5), {
-        k: repr(_number(data, k, d, lo, hi, whole=k == "seed")) for k, d, lo, hi in
-        (("bias", 0.5, 0, 10), ("temperature", 1.0, 0.05, 3), ("seed", 0, 0, 2**32 - 1)) if k in data})
-    sample = write_options(settings, app_sample(request.app)).sample
+    numbers = {k: _number(data, k, d, lo, hi, whole=k == "seed") for k, d, lo, hi in
+               (("bias", 0.5, 0, 10), ("temperature", Settings.temperature, 0.05, 3), ("seed", 0, 0, MAX_SEED))}
+    sample = write_options(Settings(style=None, **numbers), request.app.state.sample).sample
     prime = style_from_polylines("continue", "x", polylines).strokes  # as ``penbot free --continue``
     return prime, steps, sample
-
-
-def app_sample(app: Starlette) -> SampleOptions | None:
-    return app.state.sample
 
 
 def _joined(prime, more) -> dict[str, Any]:

@@ -54,9 +54,7 @@ class Gate:
         if origin is None:
             return True
         origin = origin.lower()
-        if not origin.startswith("http://"):
-            return False
-        return self.host_ok(origin[len("http://"):]) if self.hosts else True
+        return origin.startswith("http://") and self.host_ok(origin[len("http://"):])
 
     def token_ok(self, given: str | None) -> bool:
         return given is not None and secrets.compare_digest(given.encode(), self.token.encode())
