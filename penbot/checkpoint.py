@@ -30,10 +30,16 @@ def _safe_load(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise PenbotError(f"{path}: no such model file")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # a torch zip or a legacy pickle
+        raise PenbotError(f"{path}: not a model file (penbot reads .onnx step graphs and torch .pt files)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt, truncated or unsafe files
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = str(exc).splitlines()[0].split(". ")[0].rstrip(".") if str(exc) else type(exc).__name__
+        if "zip archive" in msg:
+            msg = "the file is truncated or damaged"
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
             msg = "it contains pickled code, which penbot refuses to load"
         raise PenbotError(f"{path}: not a readable penbot file ({msg[:160]})") from None

@@ -122,3 +122,27 @@ def test_a_file_carrying_code_is_refused_and_never_run(tmp_path, how):
     with pytest.raises(PenbotError):
         load_checkpoint(path)
     assert not marker.exists()
+
+
+def test_a_text_file_as_model_says_what_it_is_not(tmp_path):
+    from penbot.checkpoint import load_model
+    from penbot.errors import PenbotError
+
+    path = tmp_path / "notes.pt"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(PenbotError, match=r"not a model file \(penbot reads \.onnx step graphs and torch \.pt files\)"):
+        load_model(path)
+
+
+def test_a_truncated_model_is_named_as_such(tmp_path):
+    from penbot.checkpoint import load_model, save_model
+    from penbot.errors import PenbotError
+    from penbot.model import HandwritingModel, ModelConfig
+
+    whole = tmp_path / "whole.pt"
+    save_model(HandwritingModel(ModelConfig(hidden=8, n_window=2, n_mixture=2)), whole)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(PenbotError, match=r"\(the file is truncated or damaged\)$"):
+        load_model(cut)
+
