@@ -37,12 +37,10 @@ def _safe_load(path: str | Path) -> dict:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt, truncated or unsafe files
-        msg = str(exc).splitlines()[0].split(". ")[0].rstrip(".") if str(exc) else type(exc).__name__
-        if "zip archive" in msg:
-            msg = "the file is truncated or damaged"
+        msg = "the file is truncated or damaged"  # torch's own messages run to paragraphs
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
             msg = "it contains pickled code, which penbot refuses to load"
-        raise PenbotError(f"{path}: not a readable penbot file ({msg[:160]})") from None
+        raise PenbotError(f"{path}: not a readable penbot file ({msg})") from None
     if not isinstance(obj, dict) or "format" not in obj:
         raise PenbotError(f"{path}: not a penbot file (no format marker)")
     return obj
