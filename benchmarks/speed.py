@@ -9,7 +9,8 @@ in one batch: time per batch, per line and per recurrent step (``--profile`` add
 cProfile of the sampler at batch 1, 8 and 32); (d) ``penbot write "hello"`` and (e) the A4
 page as fresh processes: median of ``--repeat`` runs, wall and CPU, and peak memory (RSS);
 (f) a mail merge: ``--letters`` letters of ~600 characters through ``write_documents`` in
-chunks of 16, in letters per minute. Defaults: the shipped ``default.onnx`` and ``default.pt``.
+chunks of 16, in letters per minute. Defaults: the shipped ``default.onnx``, ``default.int8.onnx``
+(what ``penbot write`` uses) and ``default.pt``.
 A part of the pipeline that is not there yet is reported as skipped, not as a crash.
 """
 
@@ -120,7 +121,7 @@ def recording_sample_lines(module):
     calls = Calls()
     original = module.sample_lines
 
-    def wrapped(model, requests, progress=None):
+    def wrapped(model, requests, progress=None, **kwargs):
         steps = [0]
 
         def count(t: int, total: int) -> None:
@@ -129,7 +130,7 @@ def recording_sample_lines(module):
                 progress(t, total)
 
         with stopwatch() as took:
-            out = original(model, requests, count)
+            out = original(model, requests, count, **kwargs)
         calls.took.append(took())
         calls.requests.append(list(requests))
         calls.steps.append(steps[0])

@@ -37,7 +37,9 @@ __all__ = [
 # natural variation at ``variation == 1``: line tilt, baseline drift, left-edge wander
 _TILT_DEG, _DRIFT_MM, _WANDER_MM = 0.3, 0.25, 0.8
 # share of the usable width that unwritten lines may fill by estimate, per round
-_SAFETY = (0.97, 0.95, 0.92, 0.88)
+# Share of the line an estimated line may fill, by round. Round 0 guesses the advance per
+# character (from the style sample); one line too wide costs a whole extra sampling round.
+_SAFETY = (0.93, 0.95, 0.92, 0.88)
 _LAST_SAFETY = 0.8  # the last allowed round writes lines that will fit even if 20 % wider than expected
 _PULL = 0.9  # a written line with room for the next word inside this share is "far too short"
 _RESYNC = 0.8  # a re-wrapped line may end early (down to this share) to meet an already written line
@@ -50,8 +52,8 @@ class LayoutOptions:
     """How lines are sized, wrapped and placed; lengths in millimetres.
 
     ``size_mm`` is the writing height (one model unit: ascender top to descender bottom).
-    ``max_shrink`` lets a line that still overflows after re-wrapping be scaled down by
-    at most that share. ``smooth`` draws curves through the model's points, ``dejitter``
+    ``max_shrink`` lets a written line that overflows be scaled down by at most that share
+    instead of being re-wrapped and written again. ``smooth`` draws curves through the model's points, ``dejitter``
     also filters point noise (worth it for low-bias samples, it rounds letters a little),
     ``tolerance_mm`` then drops points a plotter cannot resolve. ``straighten`` levels a
     drifting baseline; ``variation`` scales a slight seeded per-line tilt, baseline drift
@@ -171,8 +173,9 @@ class _Wrapper:
         return self.page.usable_width - indent
 
     def limit(self, avail: float, rounds: int) -> float:
-        """Widest acceptable written line: exact at first, shrinkable once re-wrapping had its go."""
-        return avail / (1 - self.opts.max_shrink) if rounds >= 2 else avail
+        """Widest acceptable written line: a slight overflow is shrunk rather than paid for with a
+        whole sampling round (judging round 0's lines is ``rounds`` 1)."""
+        return avail / (1 - self.opts.max_shrink) if rounds >= 1 else avail
 
     def estimate(self, key: _Key) -> float:
         """Width by the learned per-character advance, or by this line start's own ratio."""

@@ -91,12 +91,14 @@ def _parity(model: HandwritingModel, onnx_runner: OnnxRunner) -> float:
     return worst
 
 
-def quantize_step(src: str | Path, dst: str | Path, min_rows: int = 64) -> Path:
+def quantize_step(src: str | Path, dst: str | Path, min_rows: int = 64, reduce_range: bool = True) -> Path:
     """Write ``dst``: the float step graph ``src`` with its LSTM products in int8 (dynamic
     quantisation, per output channel), the rest float32; config and marker are kept.
 
     The traced graph holds the packed LSTM weights as ``Constant`` nodes, which the quantiser
     does not touch, so the large 2-D ones (``min_rows`` rows or more) become initializers first.
+    ``reduce_range`` keeps the weights to 7 bits: x86 CPUs without VNNI multiply uint8 by
+    int8 in pairs summed into 16 bits, which 8-bit weights can saturate; 7 bits cannot.
     Not bit-equal to the float graph: seeded strokes differ; README "Benchmarks" has the
     legibility and speed of both.
     """
@@ -122,6 +124,7 @@ def quantize_step(src: str | Path, dst: str | Path, min_rows: int = 64) -> Path:
         try:
             onnx.save(proto, str(plain))
             quantize_dynamic(str(plain), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             reduce_range=reduce_range,
                              op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
         finally:
             plain.unlink(missing_ok=True)

@@ -31,6 +31,7 @@ __all__ = ["Style", "load_style", "list_styles", "import_style", "save_style", "
 # Median pen-down step of the training data in normalised units per kept point
 # (0.061 per raw point; the shipped model keeps every 3rd point: 0.18).
 RAW_STEP = 0.0607
+ADVANCE_RATIO = 0.78  # written advance per character / the style sample's own
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _RESERVED = {"none"}  # ``--style none`` means no style: a user style of that name could never be used
 # A style is a sentence or two: a real sample of 500 characters is ~10,000 recorded points
@@ -51,6 +52,15 @@ class Style:
 
     def prime(self) -> Prime:
         return Prime(self.text, self.strokes)
+
+    def advance(self) -> float | None:
+        """Likely advance per character of lines written in this hand, in model units (the
+        layout's first guess), or None for an empty sample. The model writes about
+        ``ADVANCE_RATIO`` of its sample's own advance (README "Layout" has the measurement)."""
+        xs = self.strokes.points[:, 0]
+        if not len(xs) or not self.text.strip():
+            return None
+        return float(np.ptp(xs)) / len(self.text) * ADVANCE_RATIO
 
     def features(self) -> HandFeatures:
         """How the hand writes: measured at make time, else the sample's own features."""

@@ -217,6 +217,23 @@ def test_max_shrink_is_respected_and_used_for_a_slightly_wide_word():
     assert all(ln.scale >= 1 - opts.max_shrink for ln in written_lines(pages))
 
 
+def test_a_slightly_wide_first_round_line_is_shrunk_not_written_again():
+    page = parse_page("A4")
+    opts = LayoutOptions(**EXACT)
+    writer = FakeWriter(unit=0.54 * 1.03 / 0.93)  # lines planned to fill 93 % come out up to 3 % too wide
+    pages = layout_pages(PROSE, page, opts, writer, unit_width=0.54)
+    assert len(writer.calls) == 1  # no second sampling round for a few per cent
+    scales = [ln.scale for ln in written_lines(pages)]
+    assert min(scales) < 0.99 and min(scales) >= 1 - opts.max_shrink
+
+
+def test_a_line_too_wide_to_shrink_is_written_again():
+    writer = FakeWriter(unit=0.54 * 1.08 / 0.93)  # up to 8 % too wide: more than max_shrink
+    pages = layout_pages(PROSE, parse_page("A4"), LayoutOptions(**EXACT), writer, unit_width=0.54)
+    assert len(writer.calls) == 2
+    assert all(ln.scale >= 0.96 for ln in written_lines(pages))
+
+
 def test_a_word_too_wide_even_shrunk_is_named():
     page = parse_page("A6", margins="10mm")
     word = "Pneumonoultramicroscopicsilicovolcanoconiosis"

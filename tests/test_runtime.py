@@ -77,11 +77,21 @@ def test_a_pt_file_still_opens_as_a_torch_runner(tiny):
     assert isinstance(open_runner(graph.with_suffix(".pt")), TorchRunner)
 
 
-@pytest.mark.skipif(not default_model_path().is_file() or not default_model_path().with_suffix(".pt").is_file(),
+SHIPPED_FLOAT = default_model_path("float")
+
+
+@pytest.mark.skipif(not SHIPPED_FLOAT.is_file() or not SHIPPED_FLOAT.with_suffix(".pt").is_file(),
                     reason="no shipped model")
 def test_shipped_graph_matches_the_shipped_model():
-    pt = default_model_path().with_suffix(".pt")
-    assert _free_parity(load_model(pt), default_model_path()) < 1e-4
+    pt = SHIPPED_FLOAT.with_suffix(".pt")
+    assert _free_parity(load_model(pt), SHIPPED_FLOAT) < 1e-4
+
+
+@pytest.mark.skipif(not default_model_path().is_file() or not SHIPPED_FLOAT.is_file(), reason="no shipped model")
+def test_the_default_is_the_int8_graph_of_the_shipped_float_graph():
+    q, f = OnnxRunner(default_model_path()), OnnxRunner(SHIPPED_FLOAT)
+    assert q.meta["penbot_precision"] == "int8" and q.cfg == f.cfg
+    assert q.meta["source_digest"] == f.meta["source_digest"]  # quantised from this very model
 
 
 def test_writes_a_page_where_torch_cannot_be_imported(tiny, tmp_path):
@@ -151,9 +161,10 @@ def test_trained_model_and_its_graph_agree(tiny_model_path, tmp_path):
     """``penbot train`` exports best.onnx beside best.pt; here the same export on the tiny run."""
     from penbot.cli.model import _export_beside
 
-    graph = _export_beside(Path(tiny_model_path))
+    graph, fast = _export_beside(Path(tiny_model_path))
     assert graph == Path(tiny_model_path).with_suffix(".onnx")
     assert _free_parity(load_model(tiny_model_path), graph) < 1e-4
+    assert fast.name.endswith(".int8.onnx") and OnnxRunner(fast).meta["penbot_precision"] == "int8"
 
 
 def test_int8_graph_keeps_the_marker_and_stays_near_the_float_graph(tiny, tmp_path):

@@ -28,6 +28,17 @@ def test_shipped_styles_load():
     assert style.text and len(style.strokes) > 20
 
 
+def test_advance_guess_follows_the_sample_width():
+    from penbot.styles import ADVANCE_RATIO
+
+    style = load_style("1")
+    xs = style.strokes.points[:, 0]
+    assert style.advance() == pytest.approx(np.ptp(xs) / len(style.text) * ADVANCE_RATIO)
+    wide = style_from_polylines("wide", "abcde", [p * [2.0, 1.0] for p in _slanted_word(0.0)])
+    narrow = style_from_polylines("narrow", "abcde", _slanted_word(0.0))
+    assert wide.advance() > narrow.advance() > 0
+
+
 def test_unknown_style_names_the_available_ones():
     with pytest.raises(PenbotError, match="unknown style"):
         load_style("no-such-style")
