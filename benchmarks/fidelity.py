@@ -100,9 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         share = nearer_share(gen_a[:, j], real_a[:, j])
         good = int((share >= 0.8).sum())
         print(f"{k:18} {100 * share.mean():11.0f}% {good:>9d} of {len(share):<3d}"
-              f" {real_a[:, j].min():8.2f}..{real_a[:, j].max():<8.2f} {gen_a[:, j].min():8.2f}..{gen_a[:, j].max():<8.2f}")
+              f" {real_a[:, j].min():8.2f}..{real_a[:, j].max():<8.2f}"
+              f" {gen_a[:, j].min():8.2f}..{gen_a[:, j].max():<8.2f}")
     ratio = gen_a[:, 2] / real_a[:, 2]
-    print(f"generated width / writer's width: median {np.median(ratio):.2f} (range {ratio.min():.2f}..{ratio.max():.2f})")
+    print(f"generated width / writer's width: median {np.median(ratio):.2f}"
+          f" (range {ratio.min():.2f}..{ratio.max():.2f})")
     return 0
 
 
