@@ -356,7 +356,8 @@ def format_report(report: Report, worst: int = 10) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, help="model file, .onnx or .pt (copy a training checkpoint first)")
+    ap.add_argument("--model", type=Path,
+                    help="model file, .onnx or .pt (default: the shipped int8 graph penbot writes with)")
     ap.add_argument("--lines", type=Path, default=DEFAULT_LINES)
     ap.add_argument("--styles", default="none", help="comma-separated: none,1,2,...")
     ap.add_argument("--bias", type=float, default=None, help="default: SampleOptions().bias")
@@ -386,11 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clean = open_model(args.model).cfg.clean
             report = run_real(args.real, args.limit or 130, readers, args.save_dir, clean=clean, log=log)
         else:
-            if args.model is None:
-                ap.error("--model is required (or --real DATA_DIR)")
             from penbot.write import open_model
 
-            model = open_model(args.model)
+            model = open_model(args.model)  # None: the shipped default graph
             lines = read_bench_lines(args.lines)[: args.limit]
             styles = [None if s.strip().lower() == "none" else s.strip() for s in args.styles.split(",") if s.strip()]
             report = run_benchmark(model, lines, styles, args.bias, args.seed, args.batch, readers,
