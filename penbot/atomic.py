@@ -97,14 +97,20 @@ def _commit(targets: list[Path], tmps: list[Path]) -> None:
 
 
 def check_writable(folder: str | Path) -> Path:
-    """Make ``folder`` if needed and prove a file can be created in it, before any work is done.
+    """Prove a file can be created in ``folder`` before any work is done, without leaving
+    anything behind: a folder that does not exist yet is not made here (the first written
+    file makes it), its nearest existing parent is tested instead.
 
     PenbotError (one line) for a read-only folder, a full disk, or a file in the way.
     """
     folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _temp_beside(folder / "penbot-write-test").unlink()
+        if not probe.is_dir():
+            raise NotADirectoryError(20, "a file is in the way", str(probe))
+        _temp_beside(probe / "penbot-write-test").unlink()
     except OSError as exc:
         raise PenbotError(f"{folder}: cannot write in this folder ({exc.strerror or exc})", about="output") from None
     return folder

@@ -445,3 +445,18 @@ def test_a_page_too_large_for_png_fails_in_one_line_not_in_memory() -> None:
     page = PageDrawing(Page(5000, 5000, 0, 0, 0, 0))
     with pytest.raises(PenbotError, match="million"):
         export.render_png(page, ExportOptions())
+
+
+def test_a_failed_write_leaves_no_new_folder(tmp_path, capsys, tiny):
+    out = tmp_path / "new" / "deeper" / "page.svg"
+    code, _, err = _cli(capsys, "write", "hello", "--out", out, "--size", 500)
+    assert code != 0 and "500 mm" in _one_line(err)
+    assert not (tmp_path / "new").exists()  # the folder is made by the first file written, not before
+    code, _, _ = _cli(capsys, "write", "hello", "--out", out)
+    assert code == 0 and out.is_file()
+
+
+def test_a_file_in_the_way_of_the_output_folder_is_one_line(tmp_path, capsys, tiny):
+    (tmp_path / "afile").write_text("x")
+    code, _, err = _cli(capsys, "write", "hello", "--out", tmp_path / "afile" / "sub" / "page.svg")
+    assert code != 0 and "cannot write in this folder" in _one_line(err)
