@@ -369,6 +369,18 @@ def test_save_style_is_listed_and_usable(client, make_ink, _home, capsys):
     assert sorted(p.name for p in (_home / "styles").iterdir()) == ["my-hand.json"]  # no temporary files left
 
 
+def test_a_style_saved_again_is_not_served_from_the_preview_cache(client, make_ink, _home):
+    body = {"name": "mine2", "text": COPY_SENTENCE, "strokes": _ink(make_ink, COPY_SENTENCE)}
+    assert client.post("/api/hand/save", headers=H, json=body).status_code == 200
+    ask = {"text": "in my hand", "settings": {"style": "mine2", "seed": 3}, "format": "json"}
+    _write(client, ask["text"], ask["settings"])  # a preview: the document is now cached
+    first = client.post("/api/download", headers=H, json=ask).content
+    wider = [[[x * 1.6, y] for x, y in stroke] for stroke in body["strokes"]]
+    r = client.post("/api/hand/save", headers=H, json={**body, "strokes": wider, "replace": True})
+    assert r.status_code == 200, r.text
+    assert client.post("/api/download", headers=H, json=ask).content != first
+
+
 @pytest.mark.parametrize("name", ["12", "", "../evil", "a/b", ".hidden", "x" * 65, None, 7, "a b", "\u00e9t\u00e9"])
 def test_style_names_are_validated_like_the_cli(client, make_ink, name, _home):
     r = client.post("/api/hand/save", headers=H, json={"name": name, "text": COPY_SENTENCE,

@@ -245,12 +245,21 @@ def first_look(text: str, options: WriteOptions) -> str | None:
 
 
 # ---------------------------------------------------------------------------- the work (worker threads)
-def _cache_key(text: str, settings: Settings) -> tuple[str, Settings]:
+def _cache_key(text: str, settings: Settings) -> tuple[str, Settings, int]:
+    """What a written document depends on: text, the settings that shape strokes, and the
+    style file's version (a user style saved again under its name writes differently)."""
+    from penbot.styles import list_styles
+
+    style = dict(list_styles()).get(str(settings.style)) if settings.style is not None else None
+    try:
+        stamp = style.stat().st_mtime_ns if style is not None else 0
+    except OSError:
+        stamp = 0
     return text, replace(settings, profile=Settings.profile, pen_width=Settings.pen_width, color=Settings.color,
-                         optimise=Settings.optimise)
+                         optimise=Settings.optimise), stamp
 
 
-def _remember(app: Starlette, key: tuple[str, Settings], doc: object) -> None:
+def _remember(app: Starlette, key: tuple[str, Settings, int], doc: object) -> None:
     docs: OrderedDict = app.state.documents
     docs[key] = doc
     docs.move_to_end(key)
