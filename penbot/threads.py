@@ -11,7 +11,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ThreadPolicy", "sampling_dtype"]
+__all__ = ["ThreadPolicy", "sampling_dtype", "others_running"]
+
+
+def others_running() -> int:
+    """Tasks other than this one running or ready to run right now (Linux ``/proc/loadavg``;
+    0 where that cannot be read, which leaves the decision to the probe steps)."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            runnable = int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return max(runnable - 1, 0)
 
 
 @dataclass
@@ -22,7 +33,8 @@ class ThreadPolicy:
     a second core (measured on 2 idle cores: batch 32 1.72 -> 1.30 ms per step; batch 1
     none). When another process holds the other core, every product waits for a thread
     that is not running (measured: 8 lines took 37-51 s on 2 threads instead of 1.1 s).
-    So: the first ``probe`` steps run on one thread, the next ``probe`` on ``most``; more
+    So: with every other core already busy no second thread is tried at all; else the
+    first ``probe`` steps run on one thread, the next ``probe`` on ``most``; more
     threads are kept only if they were faster, and dropped for good the first time a step
     takes twice the one-thread time. The bfloat16 products give the same bits on any
     number of threads, so this choice never changes the strokes. The ONNX runner makes its
@@ -38,8 +50,8 @@ class ThreadPolicy:
 
     def __post_init__(self) -> None:
         self.most = min(self.most, 4)
-        if self.most < 2:
-            self.verdict = False
+        if self.most < 2 or others_running() >= self.most - 1:
+            self.verdict = False  # no idle core to probe: even the probe steps would wait
 
     def use(self, batch: int) -> int:
         if batch < self.min_batch:  # batches only shrink: a probe cut short ends as "one thread"

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from penbot.threads import ThreadPolicy
+import pytest
+
+import penbot.threads as threads
+from penbot.threads import ThreadPolicy, others_running
+
+
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch):
+    monkeypatch.setattr(threads, "others_running", lambda: 0)
 
 
 def test_threads_are_kept_only_while_they_help():
@@ -23,3 +31,16 @@ def test_threads_are_kept_only_while_they_help():
     assert slow.verdict is False and slow.use(32) == 1
     assert ThreadPolicy(8).use(2) == 1  # small batches never get more threads
     assert ThreadPolicy(1).use(64) == 1
+
+
+def test_no_second_thread_is_even_tried_when_the_other_cores_are_busy(monkeypatch):
+    monkeypatch.setattr(threads, "others_running", lambda: 1)
+    busy = ThreadPolicy(2, min_batch=4, probe=2)
+    assert busy.verdict is False and [busy.use(64) for _ in range(5)] == [1] * 5
+    monkeypatch.setattr(threads, "others_running", lambda: 2)
+    assert ThreadPolicy(4).verdict is None  # two of four cores busy: two threads may still help
+
+
+def test_others_running_reads_the_machine(monkeypatch):
+    monkeypatch.undo()
+    assert isinstance(others_running(), int) and others_running() >= 0
