@@ -26,8 +26,8 @@ def test_threads_are_kept_only_while_they_help():
     assert fast.use(32) == 1 and fast.use(32) == 1
 
     slow = ThreadPolicy(2, min_batch=4, probe=2)
-    for threads, seconds in ((1, 0.010), (1, 0.010), (2, 0.012), (2, 0.011)):
-        slow.took(threads, seconds)
+    for n, seconds in ((1, 0.010), (1, 0.010), (2, 0.012), (2, 0.011)):
+        slow.took(n, seconds)
     assert slow.verdict is False and slow.use(32) == 1
     assert ThreadPolicy(8).use(2) == 1  # small batches never get more threads
     assert ThreadPolicy(1).use(64) == 1
