@@ -36,13 +36,14 @@ __all__ = [
 
 # natural variation at ``variation == 1``: line tilt, baseline drift, left-edge wander
 _TILT_DEG, _DRIFT_MM, _WANDER_MM = 0.3, 0.25, 0.8
-# share of the usable width that unwritten lines may fill by estimate, per round
-# Share of the line an estimated line may fill, by round. Round 0 guesses the advance per
-# character (from the style sample); one line too wide costs a whole extra sampling round.
+# Share of the usable width that unwritten lines may fill by estimate, per round. Round 0
+# only guesses the advance per character (from the style sample, or _ADVANCE), and one line
+# too wide costs a whole extra sampling round, so it plans shorter than round 1.
 _SAFETY = (0.93, 0.95, 0.92, 0.88)
 _LAST_SAFETY = 0.8  # the last allowed round writes lines that will fit even if 20 % wider than expected
 _PULL = 0.9  # a written line with room for the next word inside this share is "far too short"
 _RESYNC = 0.8  # a re-wrapped line may end early (down to this share) to meet an already written line
+_ADVANCE = 0.54  # typical advance per character in model units, when nothing better is known
 _NARROWEST = 0.45  # the narrowest hands (0.5th pct of the data, 0.24 heights/char) vs the typical 0.54
 
 
@@ -53,8 +54,8 @@ class LayoutOptions:
 
     ``size_mm`` is the writing height (one model unit: ascender top to descender bottom).
     ``max_shrink`` lets a written line that overflows be scaled down by at most that share
-    instead of being re-wrapped and written again. ``smooth`` draws curves through the model's points, ``dejitter``
-    also filters point noise (worth it for low-bias samples, it rounds letters a little),
+    instead of being re-wrapped and written again. ``smooth`` draws curves through the
+    model's points, ``dejitter`` also filters point noise (worth it for low-bias samples, it rounds letters a little),
     ``tolerance_mm`` then drops points a plotter cannot resolve. ``straighten`` levels a
     drifting baseline; ``variation`` scales a slight seeded per-line tilt, baseline drift
     and left-edge wander (1 = natural, 0 = none).
@@ -344,7 +345,7 @@ def _paginate(wrapper: _Wrapper, plan: list[_Key], page: Page, opts: LayoutOptio
 
 
 # ---------------------------------------------------------------------------- the protocol
-def _check_words(segs: list[_Seg], page: Page, opts: LayoutOptions, unit_width: float) -> None:
+def _check_words(segs: list[_Seg], page: Page, opts: LayoutOptions) -> None:
     """Refuse, before any sampling, a word that cannot fit the line even in the narrowest hand.
 
     Sampling a 300-letter word takes many seconds only to fail on its measured width; the
@@ -356,7 +357,7 @@ def _check_words(segs: list[_Seg], page: Page, opts: LayoutOptions, unit_width: 
     limit = page.usable_width / (1 - opts.max_shrink)
     for seg in segs:
         for word in seg.words:
-            least = len(word) * unit_width * _NARROWEST * opts.size_mm
+            least = len(word) * _ADVANCE * _NARROWEST * opts.size_mm
             if least > limit:
                 shown = word if len(word) <= 30 else word[:27] + "..."
                 raise PenbotError(
@@ -367,14 +368,14 @@ def _check_words(segs: list[_Seg], page: Page, opts: LayoutOptions, unit_width: 
 
 
 def layout_text(
-    text: str, page: Page, opts: LayoutOptions, unit_width: float = 0.54
+    text: str, page: Page, opts: LayoutOptions, unit_width: float | None = None
 ) -> Generator[list[str], list[Strokes], list[PageDrawing]]:
     """Lay ``text`` out on pages, asking for line writing through the generator protocol.
 
     Yields a list of line texts; send back their ``Strokes`` (normalised model units, in
     the same order). Repeats for re-wrap rounds (at most ``opts.max_rounds``) and returns
     the pages. ``unit_width`` is the first guess of the advance per character in model
-    units; it is replaced by the measured one after the first round. Raises
+    units (None: a typical hand's); it is replaced by the measured one after the first round. Raises
     ``PenbotError`` for empty text, a word too wide for the line, or too many pages.
     """
     segs = _segments(text)
@@ -382,7 +383,8 @@ def layout_text(
         raise PenbotError("nothing to write: the text is empty")
     if opts.align == "left" and opts.indent_mm >= page.usable_width / 2:
         raise PenbotError(f"indent {opts.indent_mm:g} mm is too large for the {page.usable_width:g} mm wide line")
-    _check_words(segs, page, opts, unit_width)
+    _check_words(segs, page, opts)
+    unit_width = unit_width or _ADVANCE
     rng = np.random.default_rng(opts.seed)
     wrapper = _Wrapper(segs, page, opts, unit_width)
     for rounds in range(opts.max_rounds + 1):
@@ -470,7 +472,7 @@ def layout_pages(
     page: Page,
     opts: LayoutOptions,
     write_fn: Callable[[list[str]], list[Strokes]],
-    unit_width: float = 0.54,
+    unit_width: float | None = None,
 ) -> list[PageDrawing]:
     """Lay out one document with ``write_fn(texts) -> strokes``; raises its ``PenbotError``."""
     [result] = drive_layouts([layout_text(text, page, opts, unit_width)], lambda pairs: write_fn([t for _, t in pairs]))

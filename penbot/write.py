@@ -92,8 +92,7 @@ def write_documents(
             results[i] = exc
             continue
         prepared[i] = (notices, style)
-        guess = style.advance() if style is not None else None
-        gens.append(layout_text(body, opt.page, opt.layout, *([guess] if guess else [])))
+        gens.append(layout_text(body, opt.page, opt.layout, style.advance() if style is not None else None))
         gen_doc.append(i)
 
     reader = None
