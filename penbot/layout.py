@@ -44,7 +44,7 @@ _LAST_SAFETY = 0.8  # the last allowed round writes lines that will fit even if 
 _PULL = 0.9  # a written line with room for the next word inside this share is "far too short"
 _RESYNC = 0.8  # a re-wrapped line may end early (down to this share) to meet an already written line
 _ADVANCE = 0.54  # typical advance per character in model units, when nothing better is known
-_NARROWEST = 0.45  # the narrowest hands (0.5th pct of the data, 0.24 heights/char) vs the typical 0.54
+_NARROWEST = 0.45  # the narrowest hands (0.5th pct of the data, 0.24 heights/char) vs _ADVANCE
 
 
 # ---------------------------------------------------------------------------- options and results
@@ -55,8 +55,8 @@ class LayoutOptions:
     ``size_mm`` is the writing height (one model unit: ascender top to descender bottom).
     ``max_shrink`` lets a written line that overflows be scaled down by at most that share
     instead of being re-wrapped and written again. ``smooth`` draws curves through the
-    model's points, ``dejitter`` also filters point noise (worth it for low-bias samples, it rounds letters a little),
-    ``tolerance_mm`` then drops points a plotter cannot resolve. ``straighten`` levels a
+    model's points, ``dejitter`` also filters point noise (worth it for low-bias samples,
+    it rounds letters a little), ``tolerance_mm`` then drops points a plotter cannot resolve. ``straighten`` levels a
     drifting baseline; ``variation`` scales a slight seeded per-line tilt, baseline drift
     and left-edge wander (1 = natural, 0 = none).
     """
@@ -375,8 +375,9 @@ def layout_text(
     Yields a list of line texts; send back their ``Strokes`` (normalised model units, in
     the same order). Repeats for re-wrap rounds (at most ``opts.max_rounds``) and returns
     the pages. ``unit_width`` is the first guess of the advance per character in model
-    units (None: a typical hand's); it is replaced by the measured one after the first round. Raises
-    ``PenbotError`` for empty text, a word too wide for the line, or too many pages.
+    units (None: a typical hand's); it is replaced by the measured one after the first
+    round. Raises ``PenbotError`` for empty text, a word too wide for the line, or too many
+    pages.
     """
     segs = _segments(text)
     if not segs:

@@ -25,8 +25,9 @@ from penbot.handfeatures import HandFeatures, hand_features
 from penbot.strokes import Prime, Strokes
 from penbot.text import DEFAULT_ALPHABET, fold_text
 
-__all__ = ["Style", "load_style", "list_styles", "import_style", "save_style", "user_style_dir", "read_strokes_file",
-           "check_style_name", "ink_problems", "MAX_STYLE_BYTES", "MAX_STYLE_POINTS", "MAX_STYLE_TEXT"]
+__all__ = ["Style", "load_style", "style_file", "list_styles", "import_style", "save_style", "user_style_dir",
+           "read_strokes_file", "check_style_name", "ink_problems", "MAX_STYLE_BYTES", "MAX_STYLE_POINTS",
+           "MAX_STYLE_TEXT"]
 
 # Median pen-down step of the training data in normalised units per kept point
 # (0.061 per raw point; the shipped model keeps every 3rd point: 0.18).
@@ -168,20 +169,27 @@ def list_styles() -> list[tuple[str, Path]]:
     return out
 
 
-def load_style(name: str | int | None) -> Style | None:
-    """A style by shipped number, user style name, or path to a style JSON; None = unprimed."""
+def style_file(name: str | int | None) -> Path | None:
+    """The file a style name stands for (shipped number, user style name, or path to a
+    style JSON); None for no style. PenbotError naming the available styles if unknown."""
     if name is None or str(name).strip().lower() in _RESERVED | {""}:
         return None
     key = str(name).strip()
     if key.endswith(".json") and Path(key).is_file():
-        return _parse_style(Path(key))
+        return Path(key)
     styles = dict(list_styles())
     if key.isdigit():
         key = str(int(key))
     if key in styles:
-        return _parse_style(styles[key])
+        return styles[key]
     names = ", ".join(styles) or "none installed"
     raise PenbotError(f"unknown style {name!r} (available: {names})")
+
+
+def load_style(name: str | int | None) -> Style | None:
+    """A style by shipped number, user style name, or path to a style JSON; None = unprimed."""
+    path = style_file(name)
+    return _parse_style(path) if path is not None else None
 
 
 def save_style(style: Style, path: Path) -> Path:

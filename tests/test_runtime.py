@@ -159,9 +159,9 @@ def test_a_bad_graph_file_is_one_clear_error(kind, tiny, tmp_path):
 
 def test_trained_model_and_its_graph_agree(tiny_model_path, tmp_path):
     """``penbot train`` exports best.onnx beside best.pt; here the same export on the tiny run."""
-    from penbot.cli.model import _export_beside
+    from penbot.cli.model import _export_graphs
 
-    graph, fast = _export_beside(Path(tiny_model_path))
+    graph, fast = _export_graphs(Path(tiny_model_path))
     assert graph == Path(tiny_model_path).with_suffix(".onnx")
     assert _free_parity(load_model(tiny_model_path), graph) < 1e-4
     assert fast.name.endswith(".int8.onnx") and OnnxRunner(fast).meta["penbot_precision"] == "int8"

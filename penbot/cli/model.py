@@ -29,18 +29,15 @@ def _need_torch(command: str) -> None:
                           ) from None
 
 
-def _export_graphs(model_file: Path, out: Path) -> tuple[Path, Path]:
-    """``best.pt`` -> ``best.onnx`` and ``best.int8.onnx``: the step graphs ``penbot write
-    --model`` runs without torch (float32, equal to the torch step; int8, the fast one)."""
+def _export_graphs(model_file: Path, out: Path | None = None) -> tuple[Path, Path]:
+    """``best.pt`` -> ``best.onnx`` and ``best.int8.onnx`` (beside it unless ``out``): the step
+    graphs ``penbot write --model`` runs without torch (float32, equal to the torch step;
+    int8, the fast one)."""
     from penbot.checkpoint import load_model
     from penbot.stepgraph import export_step, quantize_step
 
-    graph = export_step(load_model(model_file), out)
-    return graph, quantize_step(graph, out.with_suffix(".int8.onnx"))
-
-
-def _export_beside(model_file: Path) -> tuple[Path, Path]:
-    return _export_graphs(model_file, model_file.with_suffix(".onnx"))
+    graph = export_step(load_model(model_file), out or model_file.with_suffix(".onnx"))
+    return graph, quantize_step(graph, graph.with_suffix(".int8.onnx"))
 
 
 class Device(StrEnum):
@@ -112,7 +109,7 @@ def train_cmd(
                  stretch_aug=stretch_aug, caps_weight=caps_weight, self_feed=self_feed)
     best = train(_train_config(given, resume))
     print(f"model: {best}")
-    graph, fast = _export_beside(Path(best))
+    graph, fast = _export_graphs(Path(best))
     print(f"step graphs: {graph} (float32), {fast} (int8)")
 
 
@@ -178,5 +175,5 @@ def export_cmd(
     Example: penbot export --model penbot/weights/default.pt --out penbot/weights/default.onnx
     """
     _need_torch("export")
-    for path in _export_graphs(model, out or model.with_suffix(".onnx")):
+    for path in _export_graphs(model, out):
         print(f"step graph: {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -248,13 +248,13 @@ def first_look(text: str, options: WriteOptions) -> str | None:
 def _cache_key(text: str, settings: Settings) -> tuple[str, Settings, int]:
     """What a written document depends on: text, the settings that shape strokes, and the
     style file's version (a user style saved again under its name writes differently)."""
-    from penbot.styles import list_styles
+    from penbot.styles import style_file
 
-    style = dict(list_styles()).get(str(settings.style)) if settings.style is not None else None
     try:
-        stamp = style.stat().st_mtime_ns if style is not None else 0
-    except OSError:
-        stamp = 0
+        path = style_file(settings.style)
+        stamp = path.stat().st_mtime_ns if path is not None else 0
+    except (PenbotError, OSError):
+        stamp = 0  # writing it will say what is wrong
     return text, replace(settings, profile=Settings.profile, pen_width=Settings.pen_width, color=Settings.color,
                          optimise=Settings.optimise), stamp
 
