@@ -460,3 +460,13 @@ def test_a_file_in_the_way_of_the_output_folder_is_one_line(tmp_path, capsys, ti
     (tmp_path / "afile").write_text("x")
     code, _, err = _cli(capsys, "write", "hello", "--out", tmp_path / "afile" / "sub" / "page.svg")
     assert code != 0 and "cannot write in this folder" in _one_line(err)
+
+
+def test_export_onto_a_folder_is_one_line_before_any_work(tmp_path, capsys, tiny):
+    for name in ("g.onnx", "h.int8.onnx"):
+        (tmp_path / name).mkdir()
+    for out in ("g.onnx", "h.onnx"):
+        code, _, err = _cli(capsys, "export", "--model", tiny, "--out", tmp_path / out)
+        assert code != 0 and "a folder has that name" in _one_line(err)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary files left
+    assert not (tmp_path / "h.onnx").exists()  # nothing half-exported beside the refused target

@@ -33,10 +33,16 @@ def _export_graphs(model_file: Path, out: Path | None = None) -> tuple[Path, Pat
     """``best.pt`` -> ``best.onnx`` and ``best.int8.onnx`` (beside it unless ``out``): the step
     graphs ``penbot write --model`` runs without torch (float32, equal to the torch step;
     int8, the fast one)."""
+    from penbot.atomic import check_writable
     from penbot.checkpoint import load_model
     from penbot.stepgraph import export_step, quantize_step
 
-    graph = export_step(load_model(model_file), out or model_file.with_suffix(".onnx"))
+    out = out or model_file.with_suffix(".onnx")
+    for target in (out, out.with_suffix(".int8.onnx")):  # refused before the model is even read
+        if target.is_dir():
+            raise PenbotError(f"{target}: a folder has that name")
+    check_writable(out.parent)
+    graph = export_step(load_model(model_file), out)
     return graph, quantize_step(graph, graph.with_suffix(".int8.onnx"))
 
 
