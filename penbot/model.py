@@ -182,6 +182,23 @@ class HandwritingModel(nn.Module):
         inp = torch.cat([self._start(x.shape[0], x.device), x[:, :-1]], dim=1)
         return self._teacher_forced(inp, onehot)[3]
 
+    @torch.no_grad()
+    def attention(self, strokes: Tensor, chars: Tensor) -> Tensor:
+        """Window weights ``(B, T, U)`` of a teacher-forced pass: row ``t`` is the window that
+        predicts point ``t``, so its peak is the character that point belongs to (only the
+        first layer runs: the window depends on nothing above it)."""
+        x = self.normalise(strokes)
+        inp = torch.cat([self._start(x.shape[0], x.device), x[:, :-1]], dim=1)
+        phis: list[Tensor] = []
+        h1 = c1 = inp.new_zeros(x.shape[0], self.cfg.hidden)
+        kappa = inp.new_zeros(x.shape[0], self.cfg.n_window)
+        w = inp.new_zeros(x.shape[0], len(self.cfg.alphabet))
+        onehot = self.one_hot(chars)
+        for i in range(inp.shape[1]):
+            h1, c1, kappa, w, phi = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
+            phis.append(phi)
+        return torch.stack(phis, 1)
+
     # sampling -------------------------------------------------------------------------
     def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:
         z = torch.zeros(batch, self.cfg.hidden, device=device)

@@ -22,11 +22,15 @@ from penbot.data.dataset import (
     LineSet,
     caps_digit_weights,
     collate,
+    concat_lines,
     load_lines,
     make_batches,
     rare_char_weights,
+    read_lines,
+    save_lines,
     split_by_writer,
 )
+from penbot.data.synth import align, glyph_bank, synth_lines
 from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig, sample_mixture
 
@@ -58,6 +62,7 @@ class TrainConfig:
     stretch_aug: float = 0.0  # per-line width factor exp(u), u uniform in +-stretch_aug
     caps_weight: float = 1.0  # extra repeats of lines with ALL-CAPS words or multi-digit numbers
     self_feed: float = 0.0  # scheduled sampling: share of inputs replaced by the model's own draws, reached at the end
+    synth: int = 0  # synthetic lines ending in ALL-CAPS words and numbers (needs init: it aligns the data)
     seed: int = 1234
     device: str = "auto"
     resume: bool = False
@@ -191,6 +196,28 @@ def _new_model(cfg: TrainConfig, ls: LineSet, train_idx: np.ndarray) -> Handwrit
     return HandwritingModel(mcfg)
 
 
+def _with_synthetic(cfg: TrainConfig, ls: LineSet, train_idx: np.ndarray, weights: np.ndarray,
+                    model: HandwritingModel, out: Path) -> tuple[LineSet, np.ndarray, np.ndarray]:
+    """Add ``cfg.synth`` synthetic lines (made once per run and kept in the run folder, so a
+    resumed run trains on the same ones), each seen once per pass."""
+    path = out / "synth.npz"
+    extra = read_lines(path) if cfg.resume else None
+    if extra is None or len(extra) != cfg.synth:
+        was = model.training
+        model.eval()
+        bank = glyph_bank(ls, align(model, ls, train_idx))
+        model.train(was)
+        extra = synth_lines(ls, bank, cfg.synth, seed=cfg.seed)
+        if len(extra) < cfg.synth:
+            raise PenbotError(f"only {len(extra)} of {cfg.synth} synthetic lines could be made: the model "
+                              "aligns too few capitals and digits in this data as whole strokes")
+        out.mkdir(parents=True, exist_ok=True)
+        save_lines(path, extra)
+    n = len(ls)
+    return (concat_lines(ls, extra), np.concatenate([train_idx, np.arange(n, n + len(extra))]),
+            np.concatenate([weights, np.ones(len(extra))]))
+
+
 def train(cfg: TrainConfig) -> Path:
     """Train (or resume) and return the path of the best model file."""
     out = Path(cfg.out)
@@ -199,6 +226,8 @@ def train(cfg: TrainConfig) -> Path:
         raise PenbotError(f"{out}: the run folder is a file (give a folder for last.pt and best.pt)")
     if cfg.resume and not last.is_file():
         raise PenbotError(f"nothing to resume in {out} (no last.pt)")
+    if cfg.synth and not (cfg.init or cfg.resume):
+        raise PenbotError("synthetic lines need a trained model to align the data with: give --init")
     check_writable(out)  # a read-only place fails now, not at the first checkpoint
     device = _device(cfg.device)
     torch.manual_seed(cfg.seed)
@@ -216,6 +245,8 @@ def train(cfg: TrainConfig) -> Path:
     else:
         model = _new_model(cfg, ls, train_idx).to(device)
         start_step, epoch, pos, best_val = 0, 0, 0, float("inf")
+    if cfg.synth:
+        ls, train_idx, weights = _with_synthetic(cfg, ls, train_idx, weights, model, out)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     if cfg.resume:
         opt.load_state_dict(ck["optimizer"])

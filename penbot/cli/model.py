@@ -93,6 +93,9 @@ def train_cmd(
     self_feed: float | None = typer.Option(None, "--self-feed", min=0.0, max=0.9,
                                            help="Scheduled sampling: feed the model its own draws for a share of "
                                                 "inputs growing to this (default 0: plain teacher forcing)."),
+    synth: int | None = typer.Option(None, "--synth", min=0, max=200_000,
+                                     help="Add this many synthetic lines ending in ALL-CAPS words and numbers, "
+                                          "cut from the data by the --init model's attention (default 0)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (default: torch's choice)."),
 ) -> None:
     """Train the handwriting model, or continue an interrupted run with --resume.
@@ -112,7 +115,7 @@ def train_cmd(
         torch.set_num_threads(threads)
     given = dict(data=str(data), out=str(out), max_hours=max_hours, steps=steps, device=device and device.value,
                  hidden=hidden, batch_size=batch_size, lr=lr, seed=seed, init=init and str(init), slant_aug=slant_aug,
-                 stretch_aug=stretch_aug, caps_weight=caps_weight, self_feed=self_feed)
+                 stretch_aug=stretch_aug, caps_weight=caps_weight, self_feed=self_feed, synth=synth)
     best = train(_train_config(given, resume))
     print(f"model: {best}")
     graph, fast = _export_graphs(Path(best))

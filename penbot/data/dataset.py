@@ -22,7 +22,8 @@ from penbot.errors import PenbotError
 from penbot.strokes import slant_offsets
 from penbot.text import DEFAULT_ALPHABET, encode
 
-__all__ = ["LineSet", "load_lines", "split_by_writer", "make_batches", "Batch", "cache_dir",
+__all__ = ["LineSet", "load_lines", "concat_lines", "save_lines", "read_lines", "split_by_writer", "make_batches",
+           "Batch", "cache_dir",
            "caps_digit_weights"]
 
 CACHE_VERSION = 1
@@ -59,6 +60,24 @@ class LineSet:
             [self.ids[i] for i in index], [self.writers[i] for i in index],
             [self.texts[i] for i in index], offsets.astype(np.float32), starts,
         )
+
+
+def concat_lines(a: LineSet, b: LineSet) -> LineSet:
+    """``a`` then ``b`` as one set (``b``'s lines get indices ``len(a)`` onwards)."""
+    return LineSet(a.ids + b.ids, a.writers + b.writers, a.texts + b.texts,
+                   np.concatenate([a.offsets, b.offsets]).astype(np.float32),
+                   np.concatenate([a.starts, b.starts[1:] + a.starts[-1]]).astype(np.int64),
+                   a.dropped, a.skipped, a.raw_points)
+
+
+def save_lines(path: Path, ls: LineSet) -> None:
+    """Write a set atomically (the cache format: arrays and a compressed JSON, no pickles)."""
+    _save(path, ls)
+
+
+def read_lines(path: Path) -> LineSet | None:
+    """A set written by ``save_lines``, or None when it is missing or broken."""
+    return _load(path) if path.is_file() else None
 
 
 def cache_dir() -> Path:
