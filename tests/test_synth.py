@@ -146,3 +146,21 @@ def test_training_with_synthetic_lines_and_exact_resume(tiny_db, tiny_model_path
     monkeypatch.setattr(train_mod, "glyph_bank", no_new_bank)
     train(tiny_train_config(tiny_db, tmp_path / "run", resume=True, **{**cfg, "steps": 9}))
     assert read_lines(tmp_path / "run" / "synth.npz").texts == made.texts
+
+
+def test_a_joined_synthetic_line_goes_on_with_its_own_writers_next_line(tiny_db):
+    from penbot.data.clean import CleanConfig
+    from penbot.data.dataset import concat_lines, load_lines, next_line_of_form
+    from penbot.data.synth import synth_lines
+
+    ls = load_lines(tiny_db, CleanConfig())
+    made = synth_lines(ls, _bank_for(ls), 30, seed=1)
+    both = concat_lines(ls, made)
+    nxt = next_line_of_form(both)
+    real_next = next_line_of_form(ls)
+    assert (real_next >= 0).any()
+    for k, line_id in enumerate(made.ids):
+        base = ls.ids.index(line_id.split("+")[0])
+        assert nxt[len(ls) + k] == real_next[base]  # never another made line, never another hand
+        if nxt[len(ls) + k] >= 0:
+            assert both.writers[nxt[len(ls) + k]] == made.writers[k]

@@ -273,11 +273,17 @@ def collate(
 
 
 def next_line_of_form(ls: LineSet) -> np.ndarray:
-    """Index of the following line of the same form (same writer, continuing text), or -1."""
+    """Index of the following line of the same form (same writer, continuing text), or -1.
+
+    A made line ``ID+anything`` (a synthetic line built on line ``ID``) is followed by
+    the line after ``ID``: the same writer goes on, never another made line.
+    """
     pos = {line_id: i for i, line_id in enumerate(ls.ids)}
     out = np.full(len(ls), -1, dtype=np.int64)
     for i, line_id in enumerate(ls.ids):
-        form, num = line_id.rsplit("-", 1)
+        form, num = line_id.split("+", 1)[0].rsplit("-", 1)
+        if not num.isdigit():
+            continue
         out[i] = pos.get(f"{form}-{int(num) + 1:02d}", -1)
     return out
 

@@ -321,7 +321,8 @@ def synth_line(rng: np.random.Generator, ls: LineSet, i: int, bank: Bank, text: 
 
 
 def synth_lines(ls: LineSet, bank: Bank, count: int, seed: int = 0) -> LineSet:
-    """``count`` synthetic lines (ids ``synth-N``; each keeps its base line's writer)."""
+    """``count`` synthetic lines, each with its base line's writer and the id ``BASE+synthN``
+    (so a joined pair continues with the base line's real successor, in the same hand)."""
     rng = np.random.default_rng(seed)
     base = np.array(sorted(bank.bands))
     words = sorted({w for i in base.tolist() for w in re.findall(r"\b[A-Za-z]{2,10}\b", ls.texts[i])})
@@ -333,7 +334,7 @@ def synth_lines(ls: LineSet, bank: Bank, count: int, seed: int = 0) -> LineSet:
         made = synth_line(rng, ls, i, bank, synth_text(rng, words))
         if made is None:
             continue
-        ids.append(f"synth-{len(parts)}")
+        ids.append(f"{ls.ids[i]}+synth{len(parts)}")
         writers.append(ls.writers[i])
         texts.append(made[1])
         parts.append(made[0])
