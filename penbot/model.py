@@ -133,19 +133,28 @@ class HandwritingModel(nn.Module):
         return torch.cat([(offsets[..., :2] - self.mean) / self.std, offsets[..., 2:]], dim=-1)
 
     # training and priming ---------------------------------------------------------------
-    def _teacher_forced(self, inp: Tensor, onehot: Tensor) -> tuple[Tensor, Tensor, Tensor, State]:
-        """All three layers over normalised inputs ``(B, T, 3)``: (h1s, h2s, h3s, final state)."""
-        b, t, _ = inp.shape
-        hdim, a = self.cfg.hidden, len(self.cfg.alphabet)
-        h1 = c1 = inp.new_zeros(b, hdim)
+    def _window_pass(
+        self, inp: Tensor, onehot: Tensor, keep_phi: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor | None, tuple[Tensor, Tensor, Tensor, Tensor]]:
+        """The first LSTM and the window over normalised inputs ``(B, T, 3)``: (h1s, window
+        vectors, window weights phi if ``keep_phi`` (alignment; training does not need them),
+        final h1, c1, kappa, w)."""
+        b = inp.shape[0]
+        h1 = c1 = inp.new_zeros(b, self.cfg.hidden)
         kappa = inp.new_zeros(b, self.cfg.n_window)
-        w = inp.new_zeros(b, a)
-        hs, ws = [], []
-        for i in range(t):
-            h1, c1, kappa, w, _ = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
+        w = inp.new_zeros(b, len(self.cfg.alphabet))
+        hs, ws, phis = [], [], []
+        for i in range(inp.shape[1]):
+            h1, c1, kappa, w, phi = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
             hs.append(h1)
             ws.append(w)
-        h1s, wss = torch.stack(hs, 1), torch.stack(ws, 1)
+            if keep_phi:
+                phis.append(phi)
+        return torch.stack(hs, 1), torch.stack(ws, 1), torch.stack(phis, 1) if keep_phi else None, (h1, c1, kappa, w)
+
+    def _teacher_forced(self, inp: Tensor, onehot: Tensor) -> tuple[Tensor, Tensor, Tensor, State]:
+        """All three layers over normalised inputs ``(B, T, 3)``: (h1s, h2s, h3s, final state)."""
+        h1s, wss, _, (h1, c1, kappa, w) = self._window_pass(inp, onehot)
         h2s, (h2, c2) = self.lstm2(torch.cat([inp, h1s, wss], dim=-1))
         h3s, (h3, c3) = self.lstm3(torch.cat([inp, h2s, wss], dim=-1))
         state = State(h1, c1, kappa, w, (h2[0], c2[0], h3[0], c3[0]))
@@ -189,15 +198,7 @@ class HandwritingModel(nn.Module):
         first layer runs: the window depends on nothing above it)."""
         x = self.normalise(strokes)
         inp = torch.cat([self._start(x.shape[0], x.device), x[:, :-1]], dim=1)
-        phis: list[Tensor] = []
-        h1 = c1 = inp.new_zeros(x.shape[0], self.cfg.hidden)
-        kappa = inp.new_zeros(x.shape[0], self.cfg.n_window)
-        w = inp.new_zeros(x.shape[0], len(self.cfg.alphabet))
-        onehot = self.one_hot(chars)
-        for i in range(inp.shape[1]):
-            h1, c1, kappa, w, phi = self._attend(inp[:, i], h1, c1, kappa, w, onehot)
-            phis.append(phi)
-        return torch.stack(phis, 1)
+        return self._window_pass(inp, self.one_hot(chars), keep_phi=True)[2]
 
     # sampling -------------------------------------------------------------------------
     def initial_state(self, batch: int, device: torch.device | str = "cpu") -> State:

@@ -70,11 +70,6 @@ def concat_lines(a: LineSet, b: LineSet) -> LineSet:
                    a.dropped, a.skipped, a.raw_points)
 
 
-def save_lines(path: Path, ls: LineSet) -> None:
-    """Write a set atomically (the cache format: arrays and a compressed JSON, no pickles)."""
-    _save(path, ls)
-
-
 def read_lines(path: Path) -> LineSet | None:
     """A set written by ``save_lines``, or None when it is missing or broken."""
     return _load(path) if path.is_file() else None
@@ -106,7 +101,8 @@ def _cache_path(root: Path, cfg: CleanConfig, alphabet: str) -> Path:
     return cache_dir() / f"lines-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz"
 
 
-def _save(path: Path, ls: LineSet) -> None:
+def save_lines(path: Path, ls: LineSet) -> None:
+    """Write a set atomically (arrays and a compressed JSON, no pickles): the cache format."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "ids": ls.ids, "writers": ls.writers, "texts": ls.texts, "dropped": ls.dropped,
@@ -166,7 +162,7 @@ def load_lines(
                  report.skipped, raw_points)
     if use_cache and path is not None:
         try:
-            _save(path, ls)
+            save_lines(path, ls)
         except OSError:
             pass  # caching is an optimisation; a read-only home must not stop training
     return ls

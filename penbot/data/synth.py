@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,24 +45,22 @@ class Glyph:
         return float(max(s[:, 0].max() for s in self.strokes))
 
 
-def align(model: HandwritingModel, ls: LineSet, index: np.ndarray, batch_size: int = 48,
-          progress: Callable[[int], None] | None = None) -> dict[int, np.ndarray]:
+def align(model: HandwritingModel, ls: LineSet, index: np.ndarray, batch_size: int = 48) -> dict[int, np.ndarray]:
     """For each line of ``index``: the index of the character each point belongs to
     (the peak of the attention window that predicts it)."""
     import torch
 
+    device = next(model.parameters()).device
     order = index[np.argsort(ls.lengths()[index], kind="stable")]
     out: dict[int, np.ndarray] = {}
     for b in range(0, len(order), batch_size):
         part = order[b : b + batch_size]
         batch = collate(ls, part, model.cfg.alphabet)
-        phi = model.attention(torch.from_numpy(batch.strokes), torch.from_numpy(batch.chars))
-        phi = phi.masked_fill(~torch.from_numpy(batch.char_mask)[:, None, :], -1.0)
-        owner = phi.argmax(-1).numpy()
+        phi = model.attention(torch.from_numpy(batch.strokes).to(device), torch.from_numpy(batch.chars).to(device))
+        phi = phi.masked_fill(~torch.from_numpy(batch.char_mask).to(device)[:, None, :], -1.0)
+        owner = phi.argmax(-1).cpu().numpy()
         for k, i in enumerate(part.tolist()):
             out[i] = owner[k, : ls.lengths()[i]].astype(np.int32)
-        if progress:
-            progress(len(part))
     return out
 
 
@@ -225,10 +222,6 @@ def glyph_bank(ls: LineSet, owners: dict[int, np.ndarray]) -> Bank:
     return Bank(dict(glyphs), bands, owners)
 
 
-def _caps_word(rng: np.random.Generator, words: list[str]) -> str:
-    return words[int(rng.integers(len(words)))].upper()
-
-
 def _number(rng: np.random.Generator) -> str:
     kind = rng.integers(9)
     r = rng.integers
@@ -257,7 +250,7 @@ def synth_text(rng: np.random.Generator, words: list[str], max_words: int = 3) -
     addresses in capitals, years, prices, times, dates, phone numbers, codes)."""
     parts = []
     for _ in range(int(rng.integers(1, max_words + 1))):
-        parts.append(_caps_word(rng, words) if rng.random() < 0.55 else _number(rng))
+        parts.append(words[int(rng.integers(len(words)))].upper() if rng.random() < 0.55 else _number(rng))
     return " ".join(parts)
 
 
