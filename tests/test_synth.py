@@ -7,7 +7,16 @@ import pytest
 
 from penbot import train as train_mod
 from penbot.data.dataset import LineSet, read_lines
-from penbot.data.synth import GLYPH_CHARS, Bank, Glyph, cut_glyphs, keep_consistent, line_band, synth_line
+from penbot.data.synth import (
+    GLYPH_CHARS,
+    Bank,
+    Glyph,
+    _cut_after_word,
+    cut_glyphs,
+    keep_consistent,
+    line_band,
+    synth_line,
+)
 from penbot.errors import PenbotError
 from penbot.train import train
 
@@ -109,21 +118,52 @@ def _bank_for(ls: LineSet, chars: str = GLYPH_CHARS) -> Bank:
     return Bank(glyphs, bands, owners)
 
 
-def test_synth_line_writes_the_new_words_on_the_baseline(tiny_db):
-    from penbot.data.clean import CleanConfig
-    from penbot.data.dataset import load_lines
+def _two_words() -> tuple[LineSet, Bank]:
+    """"same nose" in flat loops, the window resting on the space while the pen travels
+    (the first point of "nose" aligns with the space, as the model's window does)."""
+    parts = [(c, _flat(0.4 * k)) for k, c in enumerate("same")] + [(" ", [])]
+    parts += [(c, _flat(2.2 + 0.4 * k)) for k, c in enumerate("nose")]
+    offsets, text, owner = _line(parts)
+    owner = owner.copy()
+    owner[np.argmax(owner > text.index(" "))] = text.index(" ")
+    ls = LineSet(["a01-000-01"], ["w1"], [text], offsets.astype(np.float32), np.array([0, len(offsets)]))
+    bank = Bank({c: [_ring(c) if c in "O0" else _bar(c)] for c in "OI10"},
+                {0: line_band(np.cumsum(offsets[:, :2], axis=0), text, owner)}, {0: owner})
+    return ls, bank
 
-    ls = load_lines(tiny_db, CleanConfig())
-    bank = _bank_for(ls)
-    offsets, text = synth_line(np.random.default_rng(0), ls, 0, bank, "OI 10")
-    assert text.endswith(" OI 10") and ls.texts[0].startswith(text[: -len(" OI 10")])
-    head = len(offsets) - (16 + 6 + 6 + 16)  # ring, bar, bar, ring
-    np.testing.assert_allclose(offsets[: head - 1, :2], ls.line(0)[: head - 1, :2], atol=1e-6)
-    tail = np.cumsum(offsets[:, :2], axis=0)[head:]
-    assert tail[:, 1].max() == pytest.approx(0.3, abs=0.05)  # on the band's baseline
-    assert np.ptp(tail[:, 1]) == pytest.approx(1.5 * 0.4, rel=0.15)  # capitals 1.5 x-heights high
-    assert offsets[head - 1, 2] == 1 and offsets[:, 2].sum() >= 4
-    assert synth_line(np.random.default_rng(0), ls, 0, _bank_for(ls, "O"), "OI") is None  # no I glyph
+
+def test_cut_after_word_finds_the_space_the_window_rests_on():
+    ls, bank = _two_words()
+    cuts = {_cut_after_word(np.random.default_rng(s), ls.line(0), ls.texts[0], bank.owners[0])[:2] for s in range(20)}
+    assert cuts == {(len(ls.line(0)), 9), (40, 4)}  # after "same" (4 loops of 10 points) or at the end
+    gap = _cut_after_word(np.random.default_rng(0), ls.line(0), ls.texts[0], bank.owners[0])[2]
+    assert gap == pytest.approx(2.2 - 1.5, abs=0.02)  # from the right of "same" (1.5) to the left of "nose"
+
+
+def test_synth_line_writes_the_new_words_between_the_old_ones_on_the_baseline():
+    ls, bank = _two_words()
+    seen = set()
+    for seed in range(12):
+        offsets, text = synth_line(np.random.default_rng(seed), ls, 0, bank, "OI 10")
+        np.testing.assert_allclose(offsets[:39, :2], ls.line(0)[:39, :2], atol=1e-6)  # the real start kept
+        pts = np.cumsum(offsets[:, :2], axis=0)
+        old = np.cumsum(ls.line(0)[:, :2], axis=0)
+        made = slice(40, 40 + 16 + 6 + 6 + 16)  # ring, bar, bar, ring
+        if text == "same OI 10 nose":  # the rest of the line moved right, unchanged
+            np.testing.assert_allclose(pts[made.stop:] - old[40:], np.tile(pts[made.stop] - old[40], (40, 1)),
+                                       atol=1e-5)
+            assert pts[made.stop:, 0].min() > pts[made, 0].max() + 0.2  # a word gap after the made words
+            assert offsets[made.stop - 1, 2] == 1
+        else:
+            assert text == "same nose OI 10"
+            made = slice(80, None)
+        seen.add(text)
+        assert offsets[39, 2] == 1  # lifted before the made words
+        assert pts[made, 1].max() == pytest.approx(0.0, abs=0.05)  # on the baseline
+        assert np.ptp(pts[made, 1]) == pytest.approx(1.5 * 0.4, rel=0.15)  # capitals 1.5 x-heights high
+    assert seen == {"same OI 10 nose", "same nose OI 10"}
+    assert synth_line(np.random.default_rng(0), ls, 0, Bank({"O": [_ring("O")]}, bank.bands, bank.owners),
+                      "OI") is None  # no I glyph
 
 
 def test_synth_needs_a_trained_model(tiny_db, tmp_path, tiny_train_config):
@@ -137,8 +177,17 @@ def test_training_with_synthetic_lines_and_exact_resume(tiny_db, tiny_model_path
     cfg = dict(init=str(tiny_model_path), synth=12, steps=6, val_every=3)
     train(tiny_train_config(tiny_db, tmp_path / "run", **cfg))
     made = read_lines(tmp_path / "run" / "synth.npz")
-    assert len(made) == 12 and all(t.split(" ")[-1].isupper() or t.split(" ")[-1][0].isdigit()
-                                   for t in made.texts)
+    from penbot.data.clean import CleanConfig
+    from penbot.data.dataset import load_lines
+
+    real = load_lines(tiny_db, CleanConfig())
+    assert len(made) == 12
+    for line_id, text in zip(made.ids, made.texts):
+        base = real.texts[real.ids.index(line_id.split("+")[0])].split(" ")
+        added = text.split(" ")
+        for w in base:  # the base line's words stay, in order; the rest is what was written in
+            added.remove(w)
+        assert added and all(w.isupper() or w[0].isdigit() for w in added)
 
     def no_new_bank(ls, owners):
         raise AssertionError("a resumed run must reuse its synthetic lines")

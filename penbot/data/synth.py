@@ -1,12 +1,13 @@
-"""Synthetic training lines that end in ALL-CAPS words and numbers.
+"""Synthetic training lines with ALL-CAPS words and numbers written into real lines.
 
 Capitals and digits are the model's weakest text and rare in the data (105 of 10,473
 training lines of IAM-OnDB have an ALL-CAPS word, 223 a multi-digit number), so weighting
 only repeats the same few lines. Here a trained model's own attention window aligns each
 training line with its text; capitals, digits and a few signs that were written as whole
 pen strokes are cut out; and new lines are made by cutting a real line after one of its
-words and writing ALL-CAPS words or numbers after it, on that line's baseline and in its
-x-height, with the same writer's glyphs where that writer wrote the character.
+words, writing ALL-CAPS words or numbers there, on that line's baseline and in its
+x-height, with the same writer's glyphs where that writer wrote the character, and moving
+the rest of the line right to make room.
 """
 
 from __future__ import annotations
@@ -256,8 +257,8 @@ def synth_text(rng: np.random.Generator, words: list[str], max_words: int = 3) -
 
 def _cut_after_word(rng: np.random.Generator, offsets: np.ndarray, text: str,
                     owner: np.ndarray) -> tuple[int, int, float | None]:
-    """(points, characters) of a prefix of the line that ends after one of its words (all
-    strokes before the cut align before the space, all after it after the space), and the
+    """(points, characters) of a prefix of the line that ends after one of its words (no
+    stroke before the cut aligns after the space, none after it before the space), and the
     line's median word gap (None when no space could be cut)."""
     pts = np.cumsum(offsets[:, :2], axis=0)
     ranges = _stroke_ranges(offsets[:, 2])
@@ -268,8 +269,10 @@ def _cut_after_word(rng: np.random.Generator, offsets: np.ndarray, text: str,
     cuts, gaps = [(len(offsets), len(text))], []
     for j, c in enumerate(text):
         if c == " " and j > 0:
-            k = int(np.searchsorted(before, j))  # first stroke that reaches the space
-            if 0 < k < len(ranges) and before[k - 1] < j < after[k]:
+            # the window rests on the space while the pen travels to the next word, so
+            # points aligned with the space itself may fall on either side of the cut
+            k = int(np.searchsorted(before, j, side="right"))  # first stroke past the space
+            if 0 < k < len(ranges) and after[k] >= j:
                 cuts.append((ranges[k][0], j))
                 gaps.append(pts[ranges[k][0] :, 0].min() - pts[: ranges[k][0], 0].max())
     n, nchars = cuts[int(rng.integers(len(cuts)))]
@@ -278,15 +281,18 @@ def _cut_after_word(rng: np.random.Generator, offsets: np.ndarray, text: str,
 
 def synth_line(rng: np.random.Generator, ls: LineSet, i: int, bank: Bank, text: str,
                same_writer: float = 0.8) -> tuple[np.ndarray, str] | None:
-    """Line ``i`` cut after a word, then ``text`` in glyphs on its baseline: (offsets, text),
-    or None when a character has no glyph. The line's own writer's glyph is used with
-    probability ``same_writer`` when there is one."""
+    """Line ``i`` with ``text`` written in glyphs after one of its words, on its baseline,
+    and the rest of the line moved right to make room: (offsets, text), or None when a
+    character has no glyph. The real writing goes on after the made words, so the model
+    learns that the hand stays the same after them. The line's own writer's glyph is used
+    with probability ``same_writer`` when there is one."""
     owner = bank.owners[i]
     baseline, xh = bank.bands[i]
-    n, nchars, gap = _cut_after_word(rng, ls.line(i), ls.texts[i], owner)
+    line = ls.line(i).astype(np.float64)
+    n, nchars, gap = _cut_after_word(rng, line, ls.texts[i], owner)
     gap = xh * 1.1 if gap is None else float(np.clip(gap, 0.5 * xh, 3.0 * xh))
-    head = ls.line(i)[:n].astype(np.float64)
-    pts = np.cumsum(head[:, :2], axis=0)
+    pts_all = np.cumsum(line[:, :2], axis=0)
+    pts = pts_all[:n]
     writer = ls.writers[i]
     x = pts[:, 0].max() + gap * rng.uniform(0.85, 1.15)
     new_pts, new_flags = [], []
@@ -306,11 +312,15 @@ def synth_line(rng: np.random.Generator, ls: LineSet, i: int, bank: Bank, text: 
                 new_flags.append(np.eye(1, len(s), len(s) - 1).ravel())
             x += (g.width + letter_gap * rng.uniform(0.7, 1.3)) * scale
         x += gap * rng.uniform(0.85, 1.15) - letter_gap * scale
+    if n < len(line):  # the rest of the line, moved right past the made words
+        rest = pts_all[n:]
+        new_pts.append(rest + [x - rest[:, 0].min(), 0.0])
+        new_flags.append(line[n:, 2])
     tail = np.concatenate(new_pts)
     moves = np.diff(np.vstack([pts[-1:], tail]), axis=0)
-    offsets = np.vstack([head, np.column_stack([moves, np.concatenate(new_flags)])]).astype(np.float32)
-    offsets[n - 1, 2] = 1.0  # the real part ends with the pen lifted
-    return offsets, ls.texts[i][:nchars] + " " + text
+    offsets = np.vstack([line[:n], np.column_stack([moves, np.concatenate(new_flags)])]).astype(np.float32)
+    offsets[n - 1, 2] = 1.0  # the first real part ends with the pen lifted
+    return offsets, ls.texts[i][:nchars] + " " + text + ls.texts[i][nchars:]
 
 
 def synth_lines(ls: LineSet, bank: Bank, count: int, seed: int = 0) -> LineSet:
