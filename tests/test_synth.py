@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from penbot import train as train_mod
-from penbot.data.dataset import LineSet, read_lines
+from penbot.data.clean import CleanConfig
+from penbot.data.dataset import LineSet, concat_lines, load_lines, next_line_of_form, read_lines
 from penbot.data.synth import (
     GLYPH_CHARS,
     Bank,
@@ -16,6 +17,7 @@ from penbot.data.synth import (
     keep_consistent,
     line_band,
     synth_line,
+    synth_lines,
 )
 from penbot.errors import PenbotError
 from penbot.train import train
@@ -177,15 +179,12 @@ def test_training_with_synthetic_lines_and_exact_resume(tiny_db, tiny_model_path
     cfg = dict(init=str(tiny_model_path), synth=12, steps=6, val_every=3)
     train(tiny_train_config(tiny_db, tmp_path / "run", **cfg))
     made = read_lines(tmp_path / "run" / "synth.npz")
-    from penbot.data.clean import CleanConfig
-    from penbot.data.dataset import load_lines
-
     real = load_lines(tiny_db, CleanConfig())
     assert len(made) == 12
     for line_id, text in zip(made.ids, made.texts):
         base = real.texts[real.ids.index(line_id.split("+")[0])].split(" ")
         added = text.split(" ")
-        for w in base:  # the base line's words stay, in order; the rest is what was written in
+        for w in base:  # every word of the base line stays; what is left was written in
             added.remove(w)
         assert added and all(w.isupper() or w[0].isdigit() for w in added)
 
@@ -198,10 +197,6 @@ def test_training_with_synthetic_lines_and_exact_resume(tiny_db, tiny_model_path
 
 
 def test_a_joined_synthetic_line_goes_on_with_its_own_writers_next_line(tiny_db):
-    from penbot.data.clean import CleanConfig
-    from penbot.data.dataset import concat_lines, load_lines, next_line_of_form
-    from penbot.data.synth import synth_lines
-
     ls = load_lines(tiny_db, CleanConfig())
     made = synth_lines(ls, _bank_for(ls), 30, seed=1)
     both = concat_lines(ls, made)
