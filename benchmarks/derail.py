@@ -62,17 +62,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=40)
     ap.add_argument("--bias", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--word-gap", type=float, default=None,
+                    help="narrowest word gap, times the line's ink band (default: the library's; 0: as written)")
     ap.add_argument("--show", type=int, default=5, help="derailed lines to print per style")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
 
     from penbot.options import SampleOptions
+    from penbot.quality import LineRules
     from penbot.readback import rapidocr_reader, render_strokes
     from penbot.sample import LineRequest, sample_lines
     from penbot.styles import load_style
     from penbot.write import open_model
 
     model = open_model(args.model)
+    rules = LineRules() if args.word_gap is None else LineRules(word_gap=args.word_gap)
     read = rapidocr_reader()
     texts = long_lines(args.lines)
     total_bad = total = 0
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         style = load_style(None if name == "none" else name)
         prime = style.prime() if style is not None else None
-        opts = SampleOptions(bias=args.bias, seed=args.seed)
+        opts = SampleOptions(bias=args.bias, seed=args.seed, rules=rules)
         reqs = [LineRequest(t, prime, opts, key=i) for i, t in enumerate(texts)]
         lines = sample_lines(model, reqs)
         got = read([render_strokes(s.strokes) for s in lines])

@@ -34,6 +34,9 @@ class LineRules:
     skipped_chars_per: int = 12  # more than one missed character per this many fails the line
     tail_gap: float = 0.15  # a trailing mark must start this far right of the ink before it
     dot_mark: float = 0.2  # after a final "." or ",", a mark bigger than this is a stray bar
+    # word gaps narrower than this times the line's ink band (10-90 % of its heights) are
+    # widened to it, so that a reader sees two words; 0 keeps them as written
+    word_gap: float = 0.6
 
 
 def check_line(

@@ -21,6 +21,7 @@ from penbot.errors import PenbotError
 from penbot.options import SampleOptions
 from penbot.quality import check_line, trim_tail
 from penbot.runtime import Step, StepRunner, as_runner
+from penbot.spacing import widen_word_gaps
 from penbot.strokes import Prime, Strokes
 from penbot.text import encode
 from penbot.threads import ThreadPolicy
@@ -279,6 +280,7 @@ def sample_lines(
             if problem and r.options.check and attempt < r.options.retries:
                 still.append(i)
                 continue
+            off = widen_word_gaps(off, focus[: len(off)] - run.target_start[j], r.text, r.options.rules.word_gap)
             line = SampledLine(Strokes(off), attempt + 1, problem if r.options.check else "")
             if reader is not None and r.options.verify is not None and not line.problem:
                 to_read.append((i, line))

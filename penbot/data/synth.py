@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from penbot.data.dataset import LineSet, collate
+from penbot.spacing import stroke_ranges, word_starts
 
 if TYPE_CHECKING:
     from penbot.model import HandwritingModel
@@ -63,14 +64,6 @@ def align(model: HandwritingModel, ls: LineSet, index: np.ndarray, batch_size: i
         for k, i in enumerate(part.tolist()):
             out[i] = owner[k, : ls.lengths()[i]].astype(np.int32)
     return out
-
-
-def _stroke_ranges(flags: np.ndarray) -> list[tuple[int, int]]:
-    ends = np.flatnonzero(flags > 0.5).tolist()
-    if not ends or ends[-1] != len(flags) - 1:
-        ends.append(len(flags) - 1)
-    starts = [0] + [e + 1 for e in ends[:-1]]
-    return list(zip(starts, [e + 1 for e in ends]))
 
 
 def line_band(points: np.ndarray, text: str, owner: np.ndarray) -> tuple[float, float] | None:
@@ -131,7 +124,7 @@ def cut_glyphs(offsets: np.ndarray, text: str, owner: np.ndarray, writer: str,
     swallow them).
     """
     pts = np.cumsum(offsets[:, :2], axis=0)
-    ranges = _stroke_ranges(offsets[:, 2])
+    ranges = stroke_ranges(offsets[:, 2])
     baseline, xh = band
     groups = _clusters(pts, ranges, 0.05 * xh)
     dominant, share = [], []
@@ -257,24 +250,12 @@ def synth_text(rng: np.random.Generator, words: list[str], max_words: int = 3) -
 
 def _cut_after_word(rng: np.random.Generator, offsets: np.ndarray, text: str,
                     owner: np.ndarray) -> tuple[int, int, float | None]:
-    """(points, characters) of a prefix of the line that ends after one of its words (no
-    stroke before the cut aligns after the space, none after it before the space), and the
-    line's median word gap (None when no space could be cut)."""
-    pts = np.cumsum(offsets[:, :2], axis=0)
-    ranges = _stroke_ranges(offsets[:, 2])
-    lo = np.array([owner[a:b].min() for a, b in ranges])
-    hi = np.array([owner[a:b].max() for a, b in ranges])
-    before = np.maximum.accumulate(hi)
-    after = np.minimum.accumulate(lo[::-1])[::-1]
-    cuts, gaps = [(len(offsets), len(text))], []
-    for j, c in enumerate(text):
-        if c == " " and j > 0:
-            # the window rests on the space while the pen travels to the next word, so
-            # points aligned with the space itself may fall on either side of the cut
-            k = int(np.searchsorted(before, j, side="right"))  # first stroke past the space
-            if 0 < k < len(ranges) and after[k] >= j:
-                cuts.append((ranges[k][0], j))
-                gaps.append(pts[ranges[k][0] :, 0].min() - pts[: ranges[k][0], 0].max())
+    """(points, characters) of a prefix of the line that ends after one of its words, and
+    the line's median word gap (None when no space could be cut)."""
+    x = np.cumsum(offsets[:, 0])
+    starts = word_starts(offsets, owner, text)
+    cuts = [(len(offsets), len(text))] + starts
+    gaps = [x[a:].min() - x[:a].max() for a, _ in starts]
     n, nchars = cuts[int(rng.integers(len(cuts)))]
     return n, nchars, float(np.median(gaps)) if gaps else None
 
