@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,13 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--word-gap", type=float, default=None,
                     help="narrowest word gap, times the line's ink band (default: the library's; 0: as written)")
+    ap.add_argument("--piece-chars", type=int, default=None,
+                    help="write lines longer than this in pieces (default: the library's; 0: whole)")
     ap.add_argument("--show", type=int, default=5, help="derailed lines to print per style")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
 
     from penbot.options import SampleOptions
     from penbot.quality import LineRules
-    from penbot.readback import rapidocr_reader, render_strokes
+    from penbot.readback import levenshtein, normalise, rapidocr_reader, render_strokes
     from penbot.sample import LineRequest, sample_lines
     from penbot.styles import load_style
     from penbot.write import open_model
@@ -80,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     read = rapidocr_reader()
     texts = long_lines(args.lines)
     total_bad = total = 0
+    errors = chars = 0
     for name in args.styles.split(","):
         t0 = time.time()
         style = load_style(None if name == "none" else name)
         prime = style.prime() if style is not None else None
         opts = SampleOptions(bias=args.bias, seed=args.seed, rules=rules)
+        if args.piece_chars is not None:
+            opts = replace(opts, piece_chars=args.piece_chars)
         reqs = [LineRequest(t, prime, opts, key=i) for i, t in enumerate(texts)]
         lines = sample_lines(model, reqs)
         got = read([render_strokes(s.strokes) for s in lines])
@@ -97,13 +103,16 @@ def main(argv: list[str] | None = None) -> int:
             if (bad_end or missing >= 2) and len(shown) < args.show:
                 shown.append(f"    {text!r}\n      read {reading!r}")
         total += len(texts)
+        errors += sum(levenshtein(normalise(t), normalise(r)) for t, r in zip(texts, got, strict=True))
+        chars += sum(len(normalise(t)) for t in texts)
         total_bad += sum(1 for t, r in zip(texts, got, strict=True)
                          if (lambda h, ta, m: (ta > 0.5 and h < 0.25) or m >= 2)(*tail_reading(t, r)))
         print(f"style {name}: {derailed}/{len(texts)} derailed ends, {lost}/{len(texts)} lost words "
               f"({time.time() - t0:.0f} s)")
         for s in shown:
             print(s)
-    print(f"all: {total_bad}/{total} lines derailed or losing words ({100 * total_bad / max(1, total):.1f} %)")
+    print(f"all: {total_bad}/{total} lines derailed or losing words ({100 * total_bad / max(1, total):.1f} %), "
+          f"RapidOCR CER {100 * errors / max(1, chars):.1f} %")
     return 0
 
 

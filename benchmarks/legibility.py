@@ -203,6 +203,7 @@ def run_benchmark(
     render: RenderOptions = RenderOptions(),
     log: Callable[[str], None] = lambda s: None,
     verify: float | None = None,
+    piece_chars: int | None = None,
 ) -> Report:
     """Sample every line in every style, render, read back, score. Returns the full report.
 
@@ -218,6 +219,8 @@ def run_benchmark(
     readers = make_readers() if readers is None else readers
     opts = SampleOptions() if bias is None else SampleOptions(bias=bias)
     opts = replace(opts, seed=seed, verify=verify)
+    if piece_chars is not None:
+        opts = replace(opts, piece_chars=piece_chars)
     results: list[LineResult] = []
     images: list[np.ndarray] = []
     t_sample = np.zeros(2)
@@ -368,6 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-tesseract", action="store_true")
     ap.add_argument("--verify", type=float, default=None, metavar="MAX_ERROR",
                     help="sample in the OCR-verified mode (re-sample lines RapidOCR reads worse than this)")
+    ap.add_argument("--piece-chars", type=int, default=None,
+                    help="write lines longer than this in pieces (default: the library's; 0: whole)")
     ap.add_argument("--real", type=Path, metavar="DATA_DIR",
                     help="instead: database lines of validation writers through the same renderer and OCR")
     args = ap.parse_args(argv)
@@ -393,7 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines = read_bench_lines(args.lines)[: args.limit]
             styles = [None if s.strip().lower() == "none" else s.strip() for s in args.styles.split(",") if s.strip()]
             report = run_benchmark(model, lines, styles, args.bias, args.seed, args.batch, readers,
-                                   args.save_dir, log=log, verify=args.verify)
+                                   args.save_dir, log=log, verify=args.verify,
+                                   piece_chars=args.piece_chars)
     except PenbotError as exc:
         print(f"legibility: error: {exc}", file=sys.stderr)
         return 1

@@ -52,6 +52,8 @@ class SampleOptions:
     check: bool = True  # detect bad lines and re-sample them; give up with an error
     rules: LineRules = LineRules()  # what counts as a bad line
     verify: float | None = None  # re-sample a line a recogniser reads with a higher error rate (None: off)
+    # lines longer than this are written in pieces after the same style sample (0: never)
+    piece_chars: int = 45
 
     def __post_init__(self) -> None:
         _number("bias", self.bias, 0.0, 10.0)
@@ -61,6 +63,8 @@ class SampleOptions:
         if self.retries < 0:
             raise PenbotError("retries must be >= 0")
         _number("steps per character", self.max_steps_per_char, 0.0, 1000.0)
+        if isinstance(self.piece_chars, bool) or not isinstance(self.piece_chars, int) or self.piece_chars < 0:
+            raise PenbotError(f"piece length must be a whole number of characters >= 0, got {self.piece_chars!r}")
         if self.verify is not None:
             _number("verify threshold", self.verify, 0.0, 1.0)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from penbot.errors import PenbotError
 from penbot.options import SampleOptions
+from penbot.pieces import join_pieces, split_text
 from penbot.quality import check_line, trim_tail
 from penbot.runtime import Step, StepRunner, as_runner
 from penbot.spacing import widen_word_gaps
@@ -242,18 +243,40 @@ def sample_lines(
     (``penbot.runtime``), or a torch model, which is wrapped in one. With a ``reader``
     (written lines, texts -> error rates), a line of a request with ``options.verify``
     that reads worse than that is re-sampled too, and the best-read attempt is kept
-    (whisper's decode-with-fallback, with a recogniser as the judge).
+    (whisper's decode-with-fallback, with a recogniser as the judge). A line longer than
+    ``options.piece_chars`` is written in pieces (``penbot.pieces``), each after the line's
+    style sample, and each checked, re-sampled and read on its own.
     """
-    if not requests:
-        return []
-    runner = as_runner(model)
-    alphabet = runner.cfg.alphabet
     for r in requests:
         if not r.text.strip():
             raise PenbotError("cannot write an empty line")
-    results: list[SampledLine | None] = [None] * len(requests)
+    pieces = [split_text(r.text, r.options.piece_chars) for r in requests]
+    parts = [replace(r, text=t) for r, texts in zip(requests, pieces, strict=True) for t in texts]
+    written = iter(_sample_parts(as_runner(model), parts, progress, reader))
+    out = []
+    for texts in pieces:
+        got = [next(written) for _ in texts]
+        if len(got) == 1:
+            out.append(got[0][0])
+            continue
+        offsets = join_pieces([(line.strokes.offsets, owner, t) for t, (line, owner) in zip(texts, got, strict=True)])
+        problems = dict.fromkeys(line.problem for line, _ in got if line.problem)
+        out.append(SampledLine(Strokes(offsets), max(line.attempts for line, _ in got), "; ".join(problems)))
+    return out
+
+
+def _sample_parts(
+    runner: StepRunner,
+    requests: Sequence[LineRequest],
+    progress: Callable[[int, int], None] | None = None,
+    reader: Reader | None = None,
+) -> list[tuple[SampledLine, np.ndarray]]:
+    """``sample_lines`` for lines written whole: each written line, and per point the index
+    in its text of the character the window was on."""
+    alphabet = runner.cfg.alphabet
+    results: list[tuple[SampledLine, np.ndarray] | None] = [None] * len(requests)
     pending = list(range(len(requests)))
-    best: dict[int, tuple[float, SampledLine]] = {}  # the best-read attempt of each verified line
+    best: dict[int, tuple[float, tuple[SampledLine, np.ndarray]]] = {}  # the best-read attempt of each verified line
     attempt = 0
     while pending:
         run = _Run([], [], [], np.zeros(len(pending)), np.zeros(len(pending)), [], np.zeros(len(pending), int))
@@ -280,14 +303,15 @@ def sample_lines(
             if problem and r.options.check and attempt < r.options.retries:
                 still.append(i)
                 continue
-            off = widen_word_gaps(off, focus[: len(off)] - run.target_start[j], r.text, r.options.rules.word_gap)
-            line = SampledLine(Strokes(off), attempt + 1, problem if r.options.check else "")
-            if reader is not None and r.options.verify is not None and not line.problem:
+            owner = focus[: len(off)] - run.target_start[j]
+            off = widen_word_gaps(off, owner, r.text, r.options.rules.word_gap)
+            line = (SampledLine(Strokes(off), attempt + 1, problem if r.options.check else ""), owner)
+            if reader is not None and r.options.verify is not None and not line[0].problem:
                 to_read.append((i, line))
             else:
                 results[i] = line
         if to_read:
-            errors = reader([line.strokes for _, line in to_read], [requests[i].text for i, _ in to_read])
+            errors = reader([line.strokes for _, (line, _) in to_read], [requests[i].text for i, _ in to_read])
             for (i, line), err in zip(to_read, errors, strict=True):
                 if i not in best or err < best[i][0]:
                     best[i] = (float(err), line)

@@ -1,4 +1,4 @@
-"""Word gaps a reader can see.
+"""Where a written line's words and baseline are, and word gaps a reader can see.
 
 A sampled line's words are found with the attention window (which character each point
 was written for), not by looking for gaps: the gaps are what may be missing. Late in a
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stroke_ranges", "word_starts", "widen_word_gaps"]
+__all__ = ["stroke_ranges", "word_starts", "word_gaps", "line_band", "widen_word_gaps"]
+
+_FLAT = set("acemnorsuvwxz")  # no ascender, no descender: they mark the baseline and x-height
 
 
 def stroke_ranges(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -57,6 +59,28 @@ def word_starts(offsets: np.ndarray, owner: np.ndarray, text: str) -> list[tuple
                 k -= 1
             out.append((ranges[k][0], j))
     return out
+
+
+def word_gaps(offsets: np.ndarray, owner: np.ndarray, text: str) -> list[float]:
+    """The horizontal space between all the ink before each word and all the ink from it on."""
+    x = np.cumsum(offsets[:, 0])
+    return [float(x[start:].min() - x[:start].max()) for start, _ in word_starts(offsets, owner, text)]
+
+
+def line_band(points: np.ndarray, text: str, owner: np.ndarray) -> tuple[float, float] | None:
+    """Baseline and x-height of a line from its letters without ascenders or descenders
+    (median bottom and median height; y grows downward), or None when there are too few."""
+    bottoms, heights = [], []
+    for j, c in enumerate(text):
+        if c in _FLAT:
+            ys = points[owner == j, 1]
+            if len(ys) >= 3:
+                bottoms.append(ys.max())
+                heights.append(np.ptp(ys))
+    if len(bottoms) < 4:
+        return None
+    xh = float(np.median(heights))
+    return (float(np.median(bottoms)), xh) if xh > 1e-3 else None
 
 
 def widen_word_gaps(offsets: np.ndarray, owner: np.ndarray, text: str, floor: float) -> np.ndarray:

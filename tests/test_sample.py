@@ -80,10 +80,33 @@ def test_bad_lines_are_retried_then_reported(model):
 
 
 @pytest.mark.parametrize("kwargs", [{"bias": float("nan")}, {"bias": -1}, {"temperature": 0}, {"bias": "x"},
-                                    {"seed": -1}, {"seed": 2**32}, {"temperature": float("inf")}])
+                                    {"seed": -1}, {"seed": 2**32}, {"temperature": float("inf")},
+                                    {"piece_chars": -1}, {"piece_chars": 2.5}])
 def test_bad_options_are_one_line_errors(kwargs):
     with pytest.raises(PenbotError):
         SampleOptions(**kwargs)
+
+
+def test_a_long_line_is_written_in_pieces_after_the_same_prime(model):
+    opts = replace(FAST, piece_chars=12)
+    text = "abc def ghi jklm"  # pieces "abc def" and "ghi jklm"
+    whole = sample_lines(model, [LineRequest(text, _prime(), opts, key=3)])[0].strokes.offsets
+    first, second = (s.strokes for s in sample_lines(model, [LineRequest(t, _prime(), opts, key=3)
+                                                              for t in ("abc def", "ghi jklm")]))
+    assert len(whole) == len(first) + len(second)
+    assert np.array_equal(whole[: len(first), :2], first.offsets[:, :2])
+    assert np.array_equal(whole[len(first) + 1:], second.offsets[1:])  # only the move between them differs
+    unsplit = sample_lines(model, [LineRequest(text, _prime(), replace(opts, piece_chars=0), key=3)])[0]
+    assert not np.array_equal(unsplit.strokes.offsets, whole)
+
+
+def test_pieces_of_lines_in_one_batch_match_pieces_written_alone(model):
+    opts = replace(FAST, piece_chars=12)
+    texts = ["abc def ghi jklm", "mn op qrs tuv wxyz ab", "short"]
+    together = sample_lines(model, [LineRequest(t, _prime(), opts, key=i) for i, t in enumerate(texts)])
+    for i, t in enumerate(texts):
+        alone = sample_lines(model, [LineRequest(t, _prime(), opts, key=i)])[0]
+        assert np.allclose(alone.strokes.offsets, together[i].strokes.offsets, atol=1e-5)
 
 
 def test_empty_line_is_an_error(model):

@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from penbot.data.dataset import LineSet, collate
-from penbot.spacing import stroke_ranges, word_starts
+from penbot.spacing import line_band, stroke_ranges, word_starts
 
 if TYPE_CHECKING:
     from penbot.model import HandwritingModel
 
-__all__ = ["Glyph", "Bank", "GLYPH_CHARS", "align", "line_band", "cut_glyphs", "keep_consistent", "glyph_bank",
+__all__ = ["Glyph", "Bank", "GLYPH_CHARS", "align", "cut_glyphs", "keep_consistent", "glyph_bank",
            "synth_text", "synth_line", "synth_lines"]
 
 GLYPH_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-/:"
-_FLAT = set("acemnorsuvwxz")  # no ascender, no descender: they mark the baseline and x-height
 _TALL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/")
 
 
@@ -64,22 +63,6 @@ def align(model: HandwritingModel, ls: LineSet, index: np.ndarray, batch_size: i
         for k, i in enumerate(part.tolist()):
             out[i] = owner[k, : ls.lengths()[i]].astype(np.int32)
     return out
-
-
-def line_band(points: np.ndarray, text: str, owner: np.ndarray) -> tuple[float, float] | None:
-    """Baseline and x-height of a line from its letters without ascenders or descenders
-    (median bottom and median height), or None when there are too few of them."""
-    bottoms, heights = [], []
-    for j, c in enumerate(text):
-        if c in _FLAT:
-            ys = points[owner == j, 1]
-            if len(ys) >= 3:
-                bottoms.append(ys.max())
-                heights.append(np.ptp(ys))
-    if len(bottoms) < 4:
-        return None
-    xh = float(np.median(heights))
-    return (float(np.median(bottoms)), xh) if xh > 1e-3 else None
 
 
 def _plausible(c: str, top: float, bottom: float, width: float) -> bool:

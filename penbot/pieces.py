@@ -1,0 +1,81 @@
+"""Long lines written in pieces, joined on one baseline.
+
+After its style sample, the model writes a line as long as the lines it was trained on
+without trouble; well past that, its hand drifts (the second half of a long line comes out
+smaller and compressed, and the last words can turn into loops). A long line is therefore
+cut at spaces into even pieces, each written after the same style sample (so in the same
+hand, as two lines of one page are), and the pieces are set on the first one's baseline
+with the hand's own word gap between them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from penbot.spacing import line_band, word_gaps
+
+__all__ = ["split_text", "join_pieces"]
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` cut at spaces into the fewest pieces of at most ``limit`` characters, as even
+    as the spaces allow. A word longer than ``limit`` stays whole; ``limit`` 0 never cuts."""
+    if limit <= 0 or len(text) <= limit:
+        return [text]
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    n = len(words)
+    # best[k]: (characters over the limit, pieces, sum of squared lengths, next first word)
+    # for the text from word k on
+    best: dict[int, tuple[int, int, int, int]] = {n: (0, 0, 0, n)}
+    for k in reversed(range(n)):
+        options = []
+        for e in range(k + 1, n + 1):
+            length = words[e - 1][1] - words[k][0]
+            over, count, squares, _ = best[e]
+            options.append((over + max(0, length - limit), count + 1, squares + length**2, e))
+        best[k] = min(options)
+    out, k = [], 0
+    while k < n:
+        e = best[k][3]
+        out.append(text[words[k][0] : words[e - 1][1]])
+        k = e
+    return out if len(out) > 1 else [text]
+
+
+def _baseline(points: np.ndarray, owner: np.ndarray, text: str) -> float:
+    """From the plain letters (no ascender or descender), else the median height."""
+    band = line_band(points, text, owner)
+    return band[0] if band is not None else float(np.median(points[:, 1]))
+
+
+def join_pieces(pieces: Sequence[tuple[np.ndarray, np.ndarray, str]], fallback_gap: float = 0.5) -> np.ndarray:
+    """One line from written pieces: ``(offsets, owner, text)`` each, where ``owner`` is,
+    per point, the index in the piece's ``text`` of the character it was written for.
+
+    Each piece after the first is set on the first one's baseline, right of all the ink
+    before it by the median word gap of the pieces (``fallback_gap`` when no piece has one).
+    Sizes are left as written: rescaling by a measured size (x-height, ink band) made more
+    pieces stand out than it evened, because the measures follow what the text is.
+    """
+    pieces = [p for p in pieces if len(p[0])]
+    if not pieces:
+        return np.zeros((0, 3))
+    if len(pieces) == 1:
+        return pieces[0][0]
+    gaps = [g for off, owner, text in pieces for g in word_gaps(off, owner, text) if g > 0]
+    gap = float(np.median(gaps)) if gaps else fallback_gap
+    first, owner, text = pieces[0]
+    pts = np.cumsum(first[:, :2], axis=0)
+    base = _baseline(pts, owner, text)
+    out = [first.copy()]
+    right, end = float(pts[:, 0].max()), pts[-1]
+    for off, owner, text in pieces[1:]:
+        own = np.cumsum(off[:, :2], axis=0) - off[0, :2]  # the piece as if it began at the origin
+        own += [right + gap - own[:, 0].min(), base - _baseline(own, owner, text)]
+        out[-1][-1, 2] = 1.0  # the pen lifts between pieces
+        out.append(np.column_stack([np.diff(own, axis=0, prepend=end[None]), off[:, 2]]))
+        right, end = max(right, float(own[:, 0].max())), own[-1]
+    return np.concatenate(out)

@@ -1,0 +1,72 @@
+"""Long lines in pieces: even cuts at spaces, pieces set on one baseline with the hand's word gap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from penbot.pieces import join_pieces, split_text
+from penbot.spacing import word_gaps
+
+
+@pytest.mark.parametrize(("text", "limit", "want"), [
+    ("short line", 40, ["short line"]),
+    ("one two three four five six", 0, ["one two three four five six"]),
+    ("aaaa bb cc dddd eeee ff", 12, ["aaaa bb cc", "dddd eeee ff"]),  # even, not greedy (12 + 10)
+    ("hello  world foo", 8, ["hello", "world", "foo"]),  # no piece starts or ends with a space
+    ("x" * 20 + " y", 10, ["x" * 20, "y"]),  # a word longer than the limit stays whole
+])
+def test_split_text(text, limit, want):
+    assert split_text(text, limit) == want
+
+
+def test_split_text_keeps_every_word_in_order_within_the_limit():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        words = ["w" * int(k) for k in rng.integers(1, 9, rng.integers(2, 20))]
+        text = " ".join(words)
+        pieces = split_text(text, 30)
+        assert " ".join(pieces).split() == words
+        assert all(len(p) <= 30 for p in pieces)
+        assert len(pieces) == 1 if len(text) <= 30 else len(pieces) >= 2
+
+
+def _word(text: str, x0: float, top_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Points of zigzag letters (height 0.5, y down, baseline 0) from x0, and their owners."""
+    pts, owner = [], []
+    zig = np.array([0.5, 0.0, 0.5, 0.0, 0.5] if top_first else [0.0, 0.5, 0.0, 0.5, 0.0])
+    for j, _ in enumerate(text):
+        xs = x0 + 0.4 * j + np.linspace(0.0, 0.3, 5)
+        pts.append(np.column_stack([xs, -zig]))
+        owner.append(np.full(5, j))
+    return np.concatenate(pts), np.concatenate(owner)
+
+
+def _piece(text: str, top_first: bool = False, size: float = 1.0) -> tuple[np.ndarray, np.ndarray, str]:
+    """A written piece: two words with a 0.6 gap, starting at the origin like a sampled line
+    (so a piece whose first letter begins at its top has its baseline 0.5 lower)."""
+    a, b = text.split(" ")
+    pa, oa = _word(a, 0.0, top_first)
+    pb, ob = _word(b, pa[:, 0].max() + 0.6, top_first)
+    pts = np.concatenate([pa, pb])
+    pts = (pts - pts[0]) * size
+    owner = np.concatenate([oa, ob + len(a) + 1])
+    flags = np.zeros(len(pts))
+    flags[4::5] = 1.0  # one stroke per letter
+    off = np.column_stack([np.diff(pts, axis=0, prepend=pts[:1]), flags])
+    return off, owner, text
+
+
+def test_pieces_are_joined_on_the_first_baseline_with_the_hand_word_gap():
+    first, second = _piece("ace cue"), _piece("zoo moon", top_first=True)
+    line = join_pieces([first, second])
+    assert len(line) == len(first[0]) + len(second[0])
+    assert np.array_equal(line[: len(first[0]), :2], first[0][:, :2])  # the first piece as written
+    pts = np.cumsum(line[:, :2], axis=0)
+    one, two = pts[: len(first[0])], pts[len(first[0]):]
+    assert np.isclose(two[:, 1].max(), one[:, 1].max())  # same baseline
+    assert np.isclose(two[:, 0].min() - one[:, 0].max(), 0.6)  # the pieces' own word gap
+    assert line[len(first[0]) - 1, 2] == 1.0  # the pen lifts between the pieces
+    owner = np.concatenate([first[1], second[1] + 8])
+    assert np.allclose(word_gaps(line, owner, "ace cue zoo moon"), 0.6)
+
