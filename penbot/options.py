@@ -53,7 +53,7 @@ class SampleOptions:
     rules: LineRules = LineRules()  # what counts as a bad line
     verify: float | None = None  # re-sample a line a recogniser reads with a higher error rate (None: off)
     # lines longer than this are written in pieces after the same style sample (0: never)
-    piece_chars: int = 45
+    piece_chars: int = 30
 
     def __post_init__(self) -> None:
         _number("bias", self.bias, 0.0, 10.0)
