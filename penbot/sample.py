@@ -247,6 +247,8 @@ def sample_lines(
     ``options.piece_chars`` is written in pieces (``penbot.pieces``), each after the line's
     style sample, and each checked, re-sampled and read on its own.
     """
+    if not requests:
+        return []
     for r in requests:
         if not r.text.strip():
             raise PenbotError("cannot write an empty line")

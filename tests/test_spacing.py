@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from penbot.spacing import widen_word_gaps, word_starts
+from penbot.spacing import widen_word_gaps, word_gaps, word_starts
 
 
 def _line(strokes: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -23,21 +23,16 @@ def _letter(x0: float, width: float = 0.4) -> np.ndarray:
     return np.column_stack([xs, [0.0, -1.0, 0.0, -1.0, 0.0]])
 
 
-def _gaps(off: np.ndarray, owner: np.ndarray, text: str) -> list[float]:
-    x = np.cumsum(off[:, 0])
-    return [float(x[a:].min() - x[:a].max()) for a, _ in word_starts(off, owner, text)]
-
-
 def test_a_closed_gap_is_opened_to_the_floor_and_a_wide_one_is_left():
     # "ab cd ef": a-b, then c starts where b ends (gap 0), then e 1.5 after d
     text = "ab cd ef"
     off, owner = _line([(_letter(0.0), 0), (_letter(0.5), 1), (_letter(0.9), 3), (_letter(1.4), 4),
                         (_letter(3.3), 6), (_letter(3.8), 7)])
     assert [j for _, j in word_starts(off, owner, text)] == [2, 5]
-    assert np.allclose(_gaps(off, owner, text), [0.0, 1.5])
+    assert np.allclose(word_gaps(off, owner, text), [0.0, 1.5])
     wide = widen_word_gaps(off, owner, text, floor=0.5)
     band = np.subtract(*np.percentile(np.cumsum(off[:, 1]), [90, 10]))
-    assert np.allclose(_gaps(wide, owner, text), [0.5 * band, 1.5])
+    assert np.allclose(word_gaps(wide, owner, text), [0.5 * band, 1.5])
     assert np.array_equal(wide[:, 1:], off[:, 1:])  # only horizontal moves, pen lifts unchanged
     changed = np.flatnonzero(np.any(wide != off, axis=1))
     assert changed.tolist() == [10]  # one offset: the move to the first point of "cd"
