@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stroke_ranges", "word_starts", "word_gaps", "line_band", "widen_word_gaps"]
+__all__ = ["stroke_ranges", "word_starts", "word_gaps", "line_band", "baseline_fit", "widen_word_gaps"]
 
 _FLAT = set("acemnorsuvwxz")  # no ascender, no descender: they mark the baseline and x-height
 
@@ -67,20 +67,43 @@ def word_gaps(offsets: np.ndarray, owner: np.ndarray, text: str) -> list[float]:
     return [float(x[start:].min() - x[:start].max()) for start, _ in word_starts(offsets, owner, text)]
 
 
+def _flat_letters(points: np.ndarray, text: str, owner: np.ndarray) -> np.ndarray:
+    """``(k, 3)``: middle x, bottom and height of each letter without ascender or descender."""
+    rows = []
+    for j, c in enumerate(text):
+        if c in _FLAT:
+            mine = points[owner == j]
+            if len(mine) >= 3:
+                rows.append((mine[:, 0].mean(), mine[:, 1].max(), np.ptp(mine[:, 1])))
+    return np.array(rows, float).reshape(-1, 3)
+
+
 def line_band(points: np.ndarray, text: str, owner: np.ndarray) -> tuple[float, float] | None:
     """Baseline and x-height of a line from its letters without ascenders or descenders
     (median bottom and median height; y grows downward), or None when there are too few."""
-    bottoms, heights = [], []
-    for j, c in enumerate(text):
-        if c in _FLAT:
-            ys = points[owner == j, 1]
-            if len(ys) >= 3:
-                bottoms.append(ys.max())
-                heights.append(np.ptp(ys))
+    flat = _flat_letters(points, text, owner)
+    bottoms, heights = flat[:, 1], flat[:, 2]
     if len(bottoms) < 4:
         return None
     xh = float(np.median(heights))
     return (float(np.median(bottoms)), xh) if xh > 1e-3 else None
+
+
+def baseline_fit(points: np.ndarray, text: str, owner: np.ndarray, min_letters: int = 5) -> tuple[float, float] | None:
+    """``(height at x = 0, slope)`` of the line through the flat letters' bottoms (y grows
+    downward), or None when there are fewer than ``min_letters``. Theil-Sen: the median of
+    the pairwise slopes, so one letter that dips (or is misattributed) does not tilt it."""
+    flat = _flat_letters(points, text, owner)
+    if len(flat) < min_letters:
+        return None
+    x, b = flat[:, 0], flat[:, 1]
+    i, j = np.triu_indices(len(x), 1)
+    dx = x[j] - x[i]
+    ok = np.abs(dx) > 1e-6
+    if not ok.any():
+        return None
+    slope = float(np.median((b[j] - b[i])[ok] / dx[ok]))
+    return float(np.median(b - slope * x)), slope
 
 
 def widen_word_gaps(offsets: np.ndarray, owner: np.ndarray, text: str, floor: float) -> np.ndarray:

@@ -24,7 +24,7 @@ from penbot.sample import LineRequest, SampleOptions, sample_lines
 from penbot.strokes import Strokes
 from penbot.styles import Style, save_style
 
-__all__ = ["Candidate", "make_styles", "write_previews"]
+__all__ = ["Candidate", "make_styles", "measure_writes", "write_previews"]
 
 PRIME_TEXTS = (
     "a quick brown fox jumps",
@@ -36,6 +36,16 @@ CHECK_TEXTS = (
     "The lazy dog sleeps in the sun.", "Zoe quickly mixed 42 jars of wax.",
     "Meet Jack at 10:45 by the old quay.", "PLEASE KEEP OFF THE GRASS",
     "Thank you for the lovely flowers.", "Dear Mr. Brown, see you on 7 May!",
+)
+# what a style's ``writes`` features are measured on: everyday sentences and the check lines
+# (capitals and digits are printed even by writers who join their letters)
+FEATURE_TEXTS = CHECK_TEXTS + (
+    "We should be home by half past six tonight.", "The library has a new reading room.",
+    "Her cousin grows roses and sweet peas.", "Write to me when you have settled in.",
+    "The boat left the harbour before dawn.", "A long walk always clears my head.",
+    "The wooden gate creaked in the wind.", "Thanks again for a wonderful evening.",
+    "Our street was covered in snow this morning.", "He never forgets to feed the cat.",
+    "Keep the receipt in case it breaks.", "The market is busy on Saturday mornings.",
 )
 Scorer = Callable[[list[Strokes], list[str]], float]  # written lines, their texts -> error rate
 
@@ -76,6 +86,24 @@ def _judge(runner: StepRunner, styles: list[Style], seed: int, score: Scorer | N
                                     for k in ("slant_deg", "strokes_per_char", "width")))
             err = score([r.strokes for r in lines], list(CHECK_TEXTS)) if score is not None else 0.0
             out.append(Candidate(styles[(start + j) // len(CHECK_TEXTS)], writes, err))
+    return out
+
+
+def measure_writes(runner: StepRunner, styles: list[Style], seeds: tuple[int, ...] = (0, 1)) -> list[HandFeatures]:
+    """How the model writes after each style: median features over ``FEATURE_TEXTS`` at each
+    seed (lines the checks still flag are left out)."""
+    reqs = [LineRequest(t, st.prime(), SampleOptions(seed=seed), key=i)
+            for st in styles for seed in seeds for i, t in enumerate(FEATURE_TEXTS)]
+    per = len(seeds) * len(FEATURE_TEXTS)
+    out = []
+    for start in range(0, len(reqs), 4 * per):
+        part = reqs[start: start + 4 * per]
+        res = sample_lines(runner, part)
+        for j in range(0, len(part), per):
+            feats = [hand_features(r.strokes, q.text) for r, q in zip(res[j: j + per], part[j: j + per], strict=True)
+                     if r.ok]
+            out.append(HandFeatures(*(float(np.median([getattr(f, k) for f in feats])) if feats else 0.0
+                                      for k in ("slant_deg", "strokes_per_char", "width"))))
     return out
 
 
@@ -127,6 +155,8 @@ def make_styles(
     if not pool:
         return []
     chosen = _choose(pool, count, min_connected, max_error if score is not None else 1.0)
+    chosen = [replace(c, writes=w) for c, w in zip(chosen, measure_writes(runner, [c.style for c in chosen]),
+                                                   strict=True)]
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = []
     for n, c in enumerate(chosen, 1):

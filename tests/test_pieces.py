@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from penbot.pieces import join_pieces, split_text
-from penbot.spacing import word_gaps
+from penbot.spacing import baseline_fit, word_gaps
 
 
 @pytest.mark.parametrize(("text", "limit", "want"), [
@@ -70,3 +70,32 @@ def test_pieces_are_joined_on_the_first_baseline_with_the_hand_word_gap():
     owner = np.concatenate([first[1], second[1] + 8])
     assert np.allclose(word_gaps(line, owner, "ace cue zoo moon"), 0.6)
 
+
+
+def _tilted(piece: tuple[np.ndarray, np.ndarray, str], slope: float) -> tuple[np.ndarray, np.ndarray, str]:
+    off, owner, text = piece
+    pts = np.cumsum(off[:, :2], axis=0)
+    pts[:, 1] += slope * pts[:, 0]  # y grows downward: the piece drifts down as it goes
+    return np.column_stack([np.diff(pts, axis=0, prepend=pts[:1]), off[:, 2]]), owner, text
+
+
+def test_tilted_pieces_are_levelled_and_meet_without_a_step():
+    first, second = _tilted(_piece("ace cue"), 0.05), _tilted(_piece("zoo moon"), 0.05)
+    line = join_pieces([first, second])
+    pts = np.cumsum(line[:, :2], axis=0)
+    owner = np.concatenate([first[1], second[1] + 8])
+    text = "ace cue zoo moon"
+    height, slope = baseline_fit(pts, text, owner)
+    assert abs(slope) < 1e-6
+    bottoms = [pts[owner == j, 1].max() for j, c in enumerate(text) if c != " "]
+    assert np.ptp(bottoms) < 1e-6  # every letter on one level baseline, across the seam
+    # as written (not levelled), the step at the seam would be the drift over the first piece
+    unlevelled = np.cumsum(first[0][:, :2], axis=0)
+    assert np.ptp(unlevelled[:, 1]) > 0.5 + 0.05 * 2
+
+
+def test_a_piece_too_steep_to_trust_is_placed_by_its_median_baseline():
+    first, second = _piece("ace cue"), _tilted(_piece("zoo moon"), 0.5)
+    line = join_pieces([first, second])
+    two = np.cumsum(line[:, :2], axis=0)[len(first[0]):]
+    assert np.ptp(two[:, 1]) > 0.5 + 0.5 * 2  # left as written, not sheared
