@@ -23,6 +23,7 @@ from penbot.data.dataset import (
     caps_digit_weights,
     collate,
     concat_lines,
+    joined_weights,
     load_lines,
     make_batches,
     rare_char_weights,
@@ -61,6 +62,7 @@ class TrainConfig:
     slant_aug: float = 0.0  # per-line shear dx += k * dy, k uniform in +-slant_aug
     stretch_aug: float = 0.0  # per-line width factor exp(u), u uniform in +-stretch_aug
     caps_weight: float = 1.0  # extra repeats of lines with ALL-CAPS words or multi-digit numbers
+    joined_weight: float = 1.0  # extra repeats of lines written joined up (<= 0.85 strokes per letter)
     self_feed: float = 0.0  # scheduled sampling: share of inputs replaced by the model's own draws, reached at the end
     synth: int = 0  # synthetic lines ending in ALL-CAPS words and numbers (needs init: it aligns the data)
     seed: int = 1234
@@ -236,7 +238,8 @@ def train(cfg: TrainConfig) -> Path:
     if len(train_idx) == 0:
         raise PenbotError(f"{cfg.data}: no training lines after the writer split")
     val_eval = val_idx[np.random.default_rng(0).permutation(len(val_idx))[: cfg.val_lines]]
-    weights = rare_char_weights(ls.texts) * caps_digit_weights(ls.texts, cfg.caps_weight)
+    weights = rare_char_weights(ls.texts) * caps_digit_weights(ls.texts, cfg.caps_weight) \
+        * joined_weights(ls, cfg.joined_weight)
 
     if cfg.resume:
         ck = load_checkpoint(last)

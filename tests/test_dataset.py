@@ -184,3 +184,17 @@ def test_rare_characters_weigh_more():
     w = rare_char_weights(texts, cap=6.0, ref=400.0)
     assert w[-1] > w[0] >= 1.0
     assert w.max() <= 6.0
+
+
+def test_joined_lines_are_repeated_and_printed_ones_are_not():
+    def line(strokes: int, points: int = 20) -> np.ndarray:
+        off = np.zeros((points, 3), np.float32)
+        off[:, 0] = 0.1
+        off[np.linspace(points // strokes - 1, points - 1, strokes).astype(int), 2] = 1.0
+        return off
+
+    lines = [line(2), line(5), line(4)]  # "hello": 0.4, 1.0 and 0.8 strokes per letter
+    ls = dataset.LineSet(["a", "b", "c"], ["w", "w", "w"], ["hello"] * 3, np.concatenate(lines),
+                         np.cumsum([0] + [len(x) for x in lines]))
+    assert dataset.joined_weights(ls, 3.0).tolist() == [3.0, 1.0, 3.0]
+    assert dataset.joined_weights(ls, 1.0).tolist() == [1.0, 1.0, 1.0]

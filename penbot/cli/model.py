@@ -90,6 +90,9 @@ def train_cmd(
                                              help="Per-line random width factor exp(+- this) (default 0)."),
     caps_weight: float | None = typer.Option(None, "--caps-weight", min=1.0, max=10.0,
                                              help="Repeats of lines with ALL-CAPS words or numbers (default 1)."),
+    joined_weight: float | None = typer.Option(None, "--joined-weight", min=1.0, max=10.0,
+                                               help="Repeats of lines written joined up, <= 0.85 pen-down strokes "
+                                                    "per letter (default 1)."),
     self_feed: float | None = typer.Option(None, "--self-feed", min=0.0, max=0.9,
                                            help="Scheduled sampling: feed the model its own draws for a share of "
                                                 "inputs growing to this (default 0: plain teacher forcing)."),
@@ -115,7 +118,8 @@ def train_cmd(
         torch.set_num_threads(threads)
     given = dict(data=str(data), out=str(out), max_hours=max_hours, steps=steps, device=device and device.value,
                  hidden=hidden, batch_size=batch_size, lr=lr, seed=seed, init=init and str(init), slant_aug=slant_aug,
-                 stretch_aug=stretch_aug, caps_weight=caps_weight, self_feed=self_feed, synth=synth)
+                 stretch_aug=stretch_aug, caps_weight=caps_weight, joined_weight=joined_weight,
+                 self_feed=self_feed, synth=synth)
     best = train(_train_config(given, resume))
     print(f"model: {best}")
     graph, fast = _export_graphs(Path(best))

@@ -206,6 +206,20 @@ def caps_digit_weights(texts: list[str], factor: float) -> np.ndarray:
     return np.array([factor if pattern.search(t) else 1.0 for t in texts])
 
 
+def joined_weights(ls: LineSet, factor: float, most: float = 0.85) -> np.ndarray:
+    """``factor`` for lines written joined up (at most ``most`` pen-down strokes per
+    non-space character), 1 for the rest: the connected hands the model writes least well."""
+    out = np.ones(len(ls))
+    if factor == 1.0:
+        return out
+    for i, text in enumerate(ls.texts):
+        letters = max(1, len(text.replace(" ", "")))
+        strokes = float((ls.line(i)[:, 2] > 0.5).sum())
+        if strokes / letters <= most:
+            out[i] = factor
+    return out
+
+
 @dataclass(frozen=True)
 class Batch:
     strokes: np.ndarray  # (B, T, 3) float32, padded
