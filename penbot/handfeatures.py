@@ -12,7 +12,7 @@ import numpy as np
 
 from penbot.strokes import Strokes
 
-__all__ = ["HandFeatures", "hand_features", "describe", "CONNECTED"]
+__all__ = ["HandFeatures", "hand_features", "strokes_per_char", "median_features", "describe", "CONNECTED"]
 
 CONNECTED = 0.85  # pen-down strokes per non-space character at or below this: a connected hand
 
@@ -45,9 +45,20 @@ def hand_features(strokes: Strokes, text: str) -> HandFeatures:
     lo, hi = np.percentile(pts[:, 1], [5, 95])
     body = max(float(hi - lo), 1e-6)
     chars = max(1, len(text.strip()))
-    letters = max(1, len(text.replace(" ", "")))
-    strokes_per_char = float((off[:, 2] > 0.5).sum()) / letters
-    return HandFeatures(slant, strokes_per_char, float(np.ptp(pts[:, 0])) / chars / body)
+    return HandFeatures(slant, strokes_per_char(off, text), float(np.ptp(pts[:, 0])) / chars / body)
+
+
+def strokes_per_char(offsets: np.ndarray, text: str) -> float:
+    """Pen-down strokes per non-space character of a line (a stroke ends where the pen lifts)."""
+    return float((offsets[:, 2] > 0.5).sum()) / max(1, len(text.replace(" ", "")))
+
+
+def median_features(feats: list[HandFeatures]) -> HandFeatures:
+    """Each feature's median over several lines of one hand (zeros for none)."""
+    if not feats:
+        return HandFeatures(0.0, 0.0, 0.0)
+    return HandFeatures(*(float(np.median([getattr(f, k) for f in feats]))
+                          for k in ("slant_deg", "strokes_per_char", "width")))
 
 
 def describe(f: HandFeatures) -> list[str]:

@@ -84,7 +84,7 @@ def join_pieces(pieces: Sequence[tuple[np.ndarray, np.ndarray, str]], fallback_g
         return pieces[0][0]
     gaps = [g for off, owner, text in pieces for g in word_gaps(off, owner, text) if g > 0]
     gap = float(np.median(gaps)) if gaps else fallback_gap
-    out, right, end, base = [], 0.0, np.zeros(2), 0.0
+    out, right, end, base = [], -np.inf, np.zeros(2), 0.0
     for k, (off, owner, text) in enumerate(pieces):
         own = np.cumsum(off[:, :2], axis=0) - off[0, :2]  # the piece as if it began at the origin
         own, height = _level(own, owner, text)
@@ -95,5 +95,5 @@ def join_pieces(pieces: Sequence[tuple[np.ndarray, np.ndarray, str]], fallback_g
             own += [right + gap - own[:, 0].min(), base - height]
             out[-1][-1, 2] = 1.0  # the pen lifts between pieces
         out.append(np.column_stack([np.diff(own, axis=0, prepend=end[None]), off[:, 2]]))
-        right, end = max(right, float(own[:, 0].max())) if k else float(own[:, 0].max()), own[-1]
+        right, end = max(right, float(own[:, 0].max())), own[-1]
     return np.concatenate(out)

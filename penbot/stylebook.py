@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from penbot.handfeatures import CONNECTED, HandFeatures, hand_features
+from penbot.handfeatures import CONNECTED, HandFeatures, hand_features, median_features
 from penbot.quality import check_line
 from penbot.runtime import Step, StepRunner, as_runner
 from penbot.sample import LineRequest, SampleOptions, sample_lines
@@ -81,9 +81,7 @@ def _judge(runner: StepRunner, styles: list[Style], seed: int, score: Scorer | N
             lines = res[j: j + len(CHECK_TEXTS)]
             if not all(r.ok for r in lines):
                 continue
-            feats = [hand_features(r.strokes, t) for r, t in zip(lines, CHECK_TEXTS, strict=True)]
-            writes = HandFeatures(*(float(np.median([getattr(f, k) for f in feats]))
-                                    for k in ("slant_deg", "strokes_per_char", "width")))
+            writes = median_features([hand_features(r.strokes, t) for r, t in zip(lines, CHECK_TEXTS, strict=True)])
             err = score([r.strokes for r in lines], list(CHECK_TEXTS)) if score is not None else 0.0
             out.append(Candidate(styles[(start + j) // len(CHECK_TEXTS)], writes, err))
     return out
@@ -100,10 +98,8 @@ def measure_writes(runner: StepRunner, styles: list[Style], seeds: tuple[int, ..
         part = reqs[start: start + 4 * per]
         res = sample_lines(runner, part)
         for j in range(0, len(part), per):
-            feats = [hand_features(r.strokes, q.text) for r, q in zip(res[j: j + per], part[j: j + per], strict=True)
-                     if r.ok]
-            out.append(HandFeatures(*(float(np.median([getattr(f, k) for f in feats])) if feats else 0.0
-                                      for k in ("slant_deg", "strokes_per_char", "width"))))
+            out.append(median_features([hand_features(r.strokes, q.text) for r, q
+                                        in zip(res[j: j + per], part[j: j + per], strict=True) if r.ok]))
     return out
 
 

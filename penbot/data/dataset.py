@@ -19,6 +19,7 @@ import numpy as np
 from penbot.data.clean import CleanConfig, clean_line
 from penbot.data.iamondb import ReadReport, read_iamondb
 from penbot.errors import PenbotError
+from penbot.handfeatures import CONNECTED, strokes_per_char
 from penbot.strokes import slant_offsets
 from penbot.text import DEFAULT_ALPHABET, encode
 
@@ -206,18 +207,12 @@ def caps_digit_weights(texts: list[str], factor: float) -> np.ndarray:
     return np.array([factor if pattern.search(t) else 1.0 for t in texts])
 
 
-def joined_weights(ls: LineSet, factor: float, most: float = 0.85) -> np.ndarray:
+def joined_weights(ls: LineSet, factor: float, most: float = CONNECTED) -> np.ndarray:
     """``factor`` for lines written joined up (at most ``most`` pen-down strokes per
     non-space character), 1 for the rest: the connected hands the model writes least well."""
-    out = np.ones(len(ls))
     if factor == 1.0:
-        return out
-    for i, text in enumerate(ls.texts):
-        letters = max(1, len(text.replace(" ", "")))
-        strokes = float((ls.line(i)[:, 2] > 0.5).sum())
-        if strokes / letters <= most:
-            out[i] = factor
-    return out
+        return np.ones(len(ls))
+    return np.array([factor if strokes_per_char(ls.line(i), t) <= most else 1.0 for i, t in enumerate(ls.texts)])
 
 
 @dataclass(frozen=True)
