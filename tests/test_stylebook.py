@@ -47,3 +47,24 @@ def test_measure_writes_gives_one_reading_per_style_in_order():
     assert len(FEATURE_TEXTS) >= 12
     again = measure_writes(model, [Style("b", "hello there", narrow)], seeds=(0,))
     assert again[0] == got[1]  # a style's reading does not depend on what is measured beside it
+
+
+def test_near_connected_legible_candidates_are_measured_again_on_everyday_lines():
+    from penbot.stylebook import _remeasure_near_connected
+
+    torch.manual_seed(0)
+    model = HandwritingModel(ModelConfig(hidden=16, n_window=2, n_mixture=2)).eval()
+    rng = np.random.default_rng(1)
+    ink = Strokes(np.column_stack([np.tile([0.3, 0.0], 20), rng.normal(0, 0.3, 40), np.tile([0, 1], 20)]))
+
+    def cand(name: str, strokes: float, error: float) -> Candidate:
+        return Candidate(Style(name, "hello there", ink), HandFeatures(99.0, strokes, 9.0), error)
+
+    pool = [cand("printed", 1.3, 0.01), cand("near", 0.95, 0.02), cand("near-but-unreadable", 0.95, 0.3),
+            cand("connected", 0.7, 0.03)]
+    got = _remeasure_near_connected(model, pool, max_error=0.04)
+    assert [c.style.name for c in got] == [c.style.name for c in pool]
+    assert got[0] == pool[0] and got[2] == pool[2]  # printed or unreadable: left as judged
+    want = measure_writes(model, [pool[1].style, pool[3].style])
+    assert got[1].writes == want[0] and got[3].writes == want[1]  # measured on the everyday lines
+    assert got[1].error == pool[1].error
