@@ -69,7 +69,8 @@ class _Run:
 
 
 def _noise(seed: int, key: int, attempt: int, text: str, steps: int) -> np.ndarray:
-    """Each line's own random stream, so a line does not change with what shares its batch."""
+    """Each line's own random stream, so a line does not change with what shares its batch
+    (exactly so on float runners; the int8 graph scales its activations over the batch)."""
     rng = np.random.default_rng([seed & 0xFFFFFFFF, key & 0xFFFFFFFF, attempt, zlib.crc32(text.encode())])
     return np.column_stack([rng.random(steps), rng.standard_normal((steps, 2)), rng.random(steps)]).astype(np.float32)
 
