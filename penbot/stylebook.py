@@ -127,7 +127,7 @@ def _choose(pool: list[Candidate], count: int, min_connected: int, max_error: fl
     legible = legible if len(legible) >= count else ranked[:count]
     chosen: list[int] = []
     for i, c in enumerate(legible):
-        if c.writes.strokes_per_char <= CONNECTED and len(chosen) < min_connected:
+        if c.writes.strokes_per_char <= CONNECTED and len(chosen) < min(min_connected, count - 1):
             if all(abs(c.writes.slant_deg - legible[j].writes.slant_deg) > 3 for j in chosen):
                 chosen.append(i)
     if 0 not in chosen:

@@ -34,6 +34,8 @@ def test_choose_takes_connected_hands_of_different_slants_then_the_most_legible_
     assert "c4" in names and "c5" not in names  # then the farthest hand, not a near copy
     assert "c6" not in names
     assert sum(c.writes.strokes_per_char <= CONNECTED for c in chosen) == 2
+    few = _choose(pool, count=2, min_connected=4, max_error=0.04)
+    assert [c.style.name for c in few] == ["c0", "c2"]  # never more than asked for; the best hand leads
 
 
 def test_measure_writes_gives_one_reading_per_style_in_order():
