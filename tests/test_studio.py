@@ -164,6 +164,8 @@ def test_info_lists_styles_profiles_and_defaults(client):
     info = client.get("/api/info", headers=H).json()
     assert info["sentence"] == COPY_SENTENCE
     assert {"1", "3"} <= {s["name"] for s in info["styles"]}
+    hands = {s["name"]: s["hand"] for s in info["styles"]}
+    assert hands["1"].startswith("printed") and hands["13"].startswith("connected")  # as penbot styles list says
     assert "penbot_servo" in info["profiles"] and info["defaults"]["profile"] == "penbot_servo"
     assert info["defaults"]["bias"] == 2.0 and info["limits"]["text"] == 20_000
     assert set(info["formats"]) == {"svg", "png", "gcode", "hpgl", "json"}

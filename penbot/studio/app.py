@@ -393,16 +393,17 @@ async def info(request: Request) -> JSONResponse:
 
 
 def _gallery() -> list[dict[str, Any]]:
+    from penbot.handfeatures import describe
     from penbot.styles import list_styles, load_style
 
     out = []
     for name, path in list_styles():
         try:
-            text = load_style(str(path)).text
+            style = load_style(str(path))
         except PenbotError:
             continue  # a broken user file is not offered
-        out.append({"name": name, "kind": "shipped" if name.isdigit() else "user", "text": text,
-                    "preview": f"/api/styles/{name}/preview.png"})
+        out.append({"name": name, "kind": "shipped" if name.isdigit() else "user", "text": style.text,
+                    "hand": ", ".join(describe(style.features())), "preview": f"/api/styles/{name}/preview.png"})
     return out
 
 

@@ -106,7 +106,7 @@ function renderGallery(styles) {
     const b = document.createElement("button");
     b.className = "style" + (st.name === chosenStyle ? " chosen" : "") + (st.kind === "user" ? " user" : "");
     b.dataset.style = st.name;
-    b.title = st.text;
+    b.title = st.hand ? `${st.hand}: “${st.text}”` : st.text;
     if (st.preview) {
       const img = document.createElement("img");
       img.loading = "lazy";
@@ -116,6 +116,7 @@ function renderGallery(styles) {
     }
     const label = document.createElement("span");
     label.textContent = st.kind === "user" ? `${st.name} (yours)` : (st.name === "none" ? "none" : `style ${st.name}`);
+    if (st.hand && st.hand.startsWith("connected")) label.textContent += " · connected";
     b.appendChild(label);
     b.addEventListener("click", () => {
       chosenStyle = st.name;
