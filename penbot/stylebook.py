@@ -67,6 +67,7 @@ class Candidate:
     style: Style
     writes: HandFeatures  # median features of the lines written when primed with it
     error: float  # scorer's error rate on the check lines (0 without a scorer)
+    everyday: bool = False  # ``writes`` measured on ``FEATURE_TEXTS`` (else on the check lines)
 
 
 def _judge(runner: StepRunner, styles: list[Style], seed: int, score: Scorer | None) -> list[Candidate]:
@@ -112,9 +113,16 @@ def _remeasure_near_connected(runner: StepRunner, pool: list[Candidate], max_err
     near = sorted((i for i, c in enumerate(pool)
                    if c.error <= max_error and c.writes.strokes_per_char <= CONNECTED + margin),
                   key=lambda i: pool[i].error)[:most]
+    return _measured(runner, pool, near)
+
+
+def _measured(runner: StepRunner, pool: list[Candidate], which: list[int]) -> list[Candidate]:
+    """``pool`` with the candidates at ``which`` measured on ``FEATURE_TEXTS`` (once each:
+    those already measured are left as they are)."""
+    todo = [i for i in which if not pool[i].everyday]
     out = list(pool)
-    for i, w in zip(near, measure_writes(runner, [pool[i].style for i in near]), strict=True):
-        out[i] = replace(pool[i], writes=w)
+    for i, w in zip(todo, measure_writes(runner, [pool[i].style for i in todo]), strict=True):
+        out[i] = replace(pool[i], writes=w, everyday=True)
     return out
 
 
@@ -168,8 +176,7 @@ def make_styles(
     max_error = max_error if score is not None else 1.0
     pool = _remeasure_near_connected(runner, pool, max_error)
     chosen = _choose(pool, count, min_connected, max_error)
-    chosen = [replace(c, writes=w) for c, w in zip(chosen, measure_writes(runner, [c.style for c in chosen]),
-                                                   strict=True)]
+    chosen = _measured(runner, chosen, list(range(len(chosen))))
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = []
     for n, c in enumerate(chosen, 1):

@@ -70,3 +70,5 @@ def test_near_connected_legible_candidates_are_measured_again_on_everyday_lines(
     want = measure_writes(model, [pool[1].style, pool[3].style])
     assert got[1].writes == want[0] and got[3].writes == want[1]  # measured on the everyday lines
     assert got[1].error == pool[1].error
+    assert got[1].everyday and not got[0].everyday
+    assert _remeasure_near_connected(model, got, max_error=0.04) == got  # measured once, not again
