@@ -257,14 +257,18 @@ def sample_lines(
     parts = [replace(r, text=t) for r, texts in zip(requests, pieces, strict=True) for t in texts]
     written = iter(_sample_parts(as_runner(model), parts, progress, reader))
     out = []
-    for texts in pieces:
+    for r, texts in zip(requests, pieces, strict=True):
         got = [next(written) for _ in texts]
         if len(got) == 1:
-            out.append(got[0][0])
-            continue
-        offsets = join_pieces([(line.strokes.offsets, owner, t) for t, (line, owner) in zip(texts, got, strict=True)])
-        problems = dict.fromkeys(line.problem for line, _ in got if line.problem)
-        out.append(SampledLine(Strokes(offsets), max(line.attempts for line, _ in got), "; ".join(problems)))
+            line = got[0][0]
+        else:
+            offsets = join_pieces([(part.strokes.offsets, owner, t)
+                                   for t, (part, owner) in zip(texts, got, strict=True)])
+            problems = dict.fromkeys(part.problem for part, _ in got if part.problem)
+            line = SampledLine(Strokes(offsets), max(part.attempts for part, _ in got), "; ".join(problems))
+        if r.prime is not None and r.prime.lean:
+            line = replace(line, strokes=line.strokes.slanted(r.prime.lean))
+        out.append(line)
     return out
 
 

@@ -104,7 +104,9 @@ def slant_offsets(offsets: np.ndarray, k: float, stretch: float = 1.0) -> np.nda
 
 @dataclass(frozen=True)
 class Prime:
-    """A style sample: normalised strokes and the text they say."""
+    """A style sample: normalised strokes and the text they say, and the shear that keeps the
+    slant of what the model writes after it at the sample's own (``penbot.calibrate``)."""
 
     text: str
     strokes: Strokes
+    lean: float = 0.0  # as ``Strokes.slanted``, applied to every line written after this sample

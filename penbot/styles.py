@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from penbot.errors import PenbotError
 from penbot.handfeatures import HandFeatures, hand_features
 from penbot.strokes import Prime, Strokes
 from penbot.text import DEFAULT_ALPHABET, fold_text
+
+if TYPE_CHECKING:
+    from penbot.runtime import StepRunner
 
 __all__ = ["Style", "load_style", "style_file", "list_styles", "import_style", "save_style", "user_style_dir",
            "read_strokes_file", "check_style_name", "ink_problems", "MAX_STYLE_BYTES", "MAX_STYLE_POINTS",
@@ -41,6 +45,7 @@ _RESERVED = {"none"}  # ``--style none`` means no style: a user style of that na
 MAX_STYLE_BYTES = 2_000_000
 MAX_STYLE_POINTS = 20_000
 MAX_STYLE_TEXT = 500
+MAX_LEAN = 0.3  # about 17 degrees of shear: a larger correction means the calibration failed
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,19 @@ class Style:
     strokes: Strokes  # normalised: height 1, starts at the origin, model point density
     source: str = ""
     writes: HandFeatures | None = None  # measured on what the model writes with it (shipped styles)
+    lean: float = 0.0  # keeps a user's hand's slant (``penbot.calibrate``); see ``Prime``
+    written_advance: float | None = None  # advance per character of lines written in it, if measured
 
     def prime(self) -> Prime:
-        return Prime(self.text, self.strokes)
+        return Prime(self.text, self.strokes, self.lean)
 
     def advance(self) -> float | None:
         """Likely advance per character of lines written in this hand, in model units (the
         layout's first guess), or None for an empty sample. The model writes about
-        ``ADVANCE_RATIO`` of its sample's own advance (README "Layout" has the measurement)."""
+        ``ADVANCE_RATIO`` of its sample's own advance (README "Layout" has the measurement);
+        a calibrated style has it measured (a human sample's ratio varies more)."""
+        if self.written_advance is not None:
+            return self.written_advance
         xs = self.strokes.points[:, 0]
         if not len(xs) or not self.text.strip():
             return None
@@ -71,6 +81,10 @@ class Style:
         d = {"name": self.name, "text": self.text, "source": self.source}
         if self.writes is not None:
             d["writes"] = {k: round(v, 3) for k, v in asdict(self.writes).items()}
+        if self.lean:
+            d["lean"] = round(self.lean, 4)
+        if self.written_advance is not None:
+            d["advance"] = round(self.written_advance, 4)
         return json.dumps({**d, "strokes": np.round(self.strokes.offsets, 4).tolist()})
 
 
@@ -143,7 +157,8 @@ def _parse_style(path: Path) -> Style:
     bad = sorted({c for c in text if c not in DEFAULT_ALPHABET})
     if bad:
         raise PenbotError(f"{path}: style text has characters the model cannot write: {''.join(bad)!r}")
-    return Style(str(d.get("name") or path.stem), text, Strokes(off), str(d.get("source", "")), _writes(d))
+    return Style(str(d.get("name") or path.stem), text, Strokes(off), str(d.get("source", "")), _writes(d),
+                 _lean(d, path), _advance(d, path))
 
 
 def _writes(d: dict) -> HandFeatures | None:
@@ -152,6 +167,30 @@ def _writes(d: dict) -> HandFeatures | None:
         return HandFeatures(**{k: float(v) for k, v in w.items()}) if isinstance(w, dict) else None
     except (TypeError, ValueError):
         return None
+
+
+def _lean(d: dict, path: Path) -> float:
+    """The shear a calibrated style applies to what is written after it (0 for none)."""
+    try:
+        lean = float(d.get("lean", 0.0))
+    except (TypeError, ValueError):
+        raise PenbotError(f"{path}: style lean is not a number") from None
+    if not abs(lean) <= MAX_LEAN:
+        raise PenbotError(f"{path}: style lean {lean:g} is out of range (within {MAX_LEAN:g})")
+    return lean
+
+
+def _advance(d: dict, path: Path) -> float | None:
+    """The measured advance per character of a calibrated style (None for none)."""
+    if d.get("advance") is None:
+        return None
+    try:
+        advance = float(d["advance"])
+    except (TypeError, ValueError):
+        raise PenbotError(f"{path}: style advance is not a number") from None
+    if not 0.05 <= advance <= 3.0:
+        raise PenbotError(f"{path}: style advance {advance:g} is out of range (0.05-3 line heights per character)")
+    return advance
 
 
 def list_styles() -> list[tuple[str, Path]]:
@@ -362,11 +401,13 @@ def ink_problems(style: Style, decimation: int = 3, clean: CleanConfig = CleanCo
     return problems
 
 
-def import_style(name: str, path: str | Path, text: str, decimation: int = 3, force: bool = False) -> Path:
+def import_style(name: str, path: str | Path, text: str, decimation: int = 3, force: bool = False,
+                 model: StepRunner | None = None) -> Path:
     """Import a user's handwriting sample as style ``name`` (usable as ``--style name``).
 
     Refuses a sample whose ink cannot be its text, and an existing style of that name
-    unless ``force``.
+    unless ``force``. With a ``model``, the style is calibrated with it (``penbot.calibrate``:
+    what is written after it keeps the sample's slant).
     """
     check_style_name(name)
     target = user_style_dir() / f"{name}.json"
@@ -376,4 +417,8 @@ def import_style(name: str, path: str | Path, text: str, decimation: int = 3, fo
     problems = ink_problems(style, decimation)
     if problems:
         raise PenbotError(f"{path}: the sample does not look like {style.text!r}: {problems[0]}", about="style_ink")
+    if model is not None:
+        from penbot.calibrate import calibrate  # the sampler: reading and listing styles do not need it
+
+        style = calibrate(model, [style])[0]
     return save_style(style, target)

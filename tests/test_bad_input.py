@@ -308,6 +308,21 @@ def test_styles_add_into_a_file_or_a_read_only_folder_is_one_line(tmp_path: Path
     assert code == 1 and "Read-only file system" in _one_line(err)
 
 
+def test_styles_add_calibrates_unless_asked_not_to(tmp_path: Path, home: Path, capsys, monkeypatch) -> None:
+    import penbot.calibrate
+
+    monkeypatch.setattr(penbot.calibrate, "calibrate",
+                        lambda model, sts, seed=0: [replace(st, lean=0.05) for st in sts])
+    sample = tmp_path / "s.json"
+    sample.write_text(json.dumps([s.tolist() for s in _word_strokes()]))
+    code, out, _ = _cli(capsys, "styles", "add", "mine", "--from", sample, "--text", "lllll")
+    assert code == 0 and "leaned +2.9 degrees" in out
+    assert load_style("mine").lean == pytest.approx(0.05)
+    argv = ("styles", "add", "mine", "--from", sample, "--text", "lllll", "--force", "--no-calibrate")
+    assert _cli(capsys, *argv)[0] == 0
+    assert load_style("mine").lean == 0.0
+
+
 def test_styles_add_asks_before_replacing_a_style(tmp_path: Path, home: Path, capsys) -> None:
     sample = tmp_path / "s.json"
     sample.write_text(json.dumps([s.tolist() for s in _word_strokes()]))

@@ -84,3 +84,13 @@ def test_unknown_characters_hint_names_the_flag_only_where_it_exists(tmp_path: P
         vpype_cli.execute(f"penbot --model {tiny_model} 'snow \u2603 man'")
     assert "U+2603" in str(raised.value) and "--drop-unknown" not in str(raised.value)
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_write_reports_the_lines_on_its_pages(tmp_path: Path, tiny_model: Path, capsys) -> None:
+    """The summary counts lines on the pages (not paragraph gaps, not lines re-written to fit)."""
+    text = "A first paragraph of a few words.\n\nA second one, written after a gap, a little longer than that."
+    assert _cli("write", text, "--model", tiny_model, "--out", tmp_path / "w.json") == 0
+    data = json.loads((tmp_path / "w.json").read_text())
+    lines = sum(1 for page in data["pages"] for line in page["lines"] if line["strokes"])
+    assert lines >= 2
+    assert f"page(s), {lines} lines" in capsys.readouterr().out

@@ -12,6 +12,7 @@ import threading
 import time
 import warnings
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -320,6 +321,25 @@ def test_hand_try_writes_the_test_sentence_in_the_new_style(client, make_ink, _h
     body = r.json()
     assert "<polyline" in body["sample"] and "<polyline" in body["test"]
     assert not (_home / "styles").exists()  # trying saves nothing
+
+
+def test_trying_and_saving_a_hand_calibrate_it_as_styles_add_does(client, make_ink, _home, monkeypatch):
+    """The studio's hand is the one ``penbot styles add`` would save: calibrated."""
+    import penbot.calibrate
+    from penbot.styles import load_style
+
+    seen = []
+
+    def marked(model, styles, seed=0):
+        seen.append([st.text for st in styles])
+        return [replace(st, lean=0.123) for st in styles]
+
+    monkeypatch.setattr(penbot.calibrate, "calibrate", marked)
+    body = {"text": COPY_SENTENCE, "strokes": _ink(make_ink, COPY_SENTENCE)}
+    assert client.post("/api/hand/try", headers=H, json=body).status_code == 200
+    assert client.post("/api/hand/save", headers=H, json={**body, "name": "leaned"}).status_code == 200
+    assert seen == [[COPY_SENTENCE], [COPY_SENTENCE]]
+    assert load_style("leaned").lean == pytest.approx(0.123)
 
 
 def test_unusable_samples_say_why(client, make_ink):

@@ -68,15 +68,24 @@ def add_cmd(
     source: Path = typer.Option(..., "--from", help="Your handwriting: .svg (polylines/paths), .json or .inkml."),
     text: str = typer.Option(..., "--text", help="What the sample says, exactly."),
     force: bool = typer.Option(False, "--force", help="Replace a user style of the same name."),
+    calibrate: bool = typer.Option(True, help="Measure how the model writes after the sample and keep its "
+                                   "slant (about a second)."),
+    model: Path = typer.Option(None, help="Model file to calibrate with (default: the shipped one)."),
 ) -> None:
     """Import your own handwriting as a style.
 
     Example: penbot styles add mine --from sample.svg --text "The quick brown fox"
     """
-    from penbot.styles import import_style
+    import math
 
-    path = import_style(name, source, text, force=force)
-    print(f"added style {name!r} ({path}); use it with --style {name}")
+    from penbot.styles import import_style, load_style
+    from penbot.write import open_model
+
+    path = import_style(name, source, text, force=force, model=open_model(model) if calibrate else None)
+    style = load_style(str(path))
+    lean = f"; lines written in it are leaned {math.degrees(math.atan(style.lean)):+.1f} degrees to keep the " \
+           f"sample's slant" if style.lean else ""
+    print(f"added style {name!r} ({path}){lean}; use it with --style {name}")
 
 
 @styles_app.command("make")

@@ -98,7 +98,9 @@ def write_cmd(
         print(f"penbot: note: {notice}", file=sys.stderr)
     pages = sign_only(doc.pages, mailing, opts)
     paths = write_pages(pages, out, export)
-    print(f"wrote {', '.join(str(p) for p in paths)} ({len(doc.pages)} page(s), {doc.lines_written} lines, "
+    placed = sum(1 for p in doc.pages for line in p.lines if line.polylines)  # not paragraph gaps
+    rewrapped = f", {doc.lines_written} written to fit" if doc.lines_written != placed else ""
+    print(f"wrote {', '.join(str(p) for p in paths)} ({len(doc.pages)} page(s), {placed} lines{rewrapped}, "
           f"{doc.resampled} re-sampled) in {time.time() - t0:.1f} s")
     _plot_summary(out, pages, export, settings.profile)
 

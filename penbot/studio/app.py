@@ -7,7 +7,7 @@ HTML/JS/CSS from the package (no CDN, no build step, works offline).
 The studio is a thin front end. A request's settings become a ``penbot.options.Settings``
 (parsed by ``settings_from_strings``, the same door as ``penbot batch`` rows) and then
 ``write_options`` / ``export_options``; the text is written by ``write_text``, files by
-``write_pages``, styles by ``style_from_polylines`` + ``save_style``, continuations by
+``write_pages``, styles by ``style_from_polylines`` + ``calibrate`` + ``save_style``, continuations by
 ``sample_free``: so a download is byte for byte what ``penbot write`` gives.
 
 API (every ``/api`` call needs the token, see ``penbot.studio.security``):
@@ -351,6 +351,13 @@ def _strip(settings_page: str = "240x28mm") -> Settings:
     return Settings(style=None, page=settings_page, margins="3mm", size=6.0, line_spacing=10.0)
 
 
+def _calibrated(app: Starlette, style):
+    """The style as ``penbot styles add`` saves it: calibrated to keep the sample's slant."""
+    from penbot.calibrate import calibrate
+
+    return app.state.board.exclusive(lambda: calibrate(app.state.model, [style])[0])
+
+
 def _try_style(app: Starlette, name: str, text: str, polylines: list[np.ndarray], test: str, seed: int):
     """Build the style as ``penbot styles add`` does and write ``test`` with it (not saved)."""
     from penbot.export import svg_string
@@ -362,6 +369,7 @@ def _try_style(app: Starlette, name: str, text: str, polylines: list[np.ndarray]
     problems = sample_problems(style, len(polylines))
     if problems:
         return style, problems, None, None
+    style = _calibrated(app, style)
     size = 6.0
     ink = [p * size for p in style.strokes.to_polylines()]
     allp = np.concatenate(ink)
@@ -516,6 +524,7 @@ async def hand_save(request: Request) -> JSONResponse:
     problems = sample_problems(style, len(polylines))
     if problems:
         return JSONResponse({"error": problems[0], "problems": problems}, status_code=422)
+    style = await run_in_threadpool(_calibrated, request.app, style)
     await run_in_threadpool(save_style, style, path)  # atomic: a failure leaves no half-written style
     return JSONResponse({"name": name, "styles": _gallery()})
 
