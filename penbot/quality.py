@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LineRules", "check_line", "trim_tail"]
+__all__ = ["LineRules", "check_line", "trim_tail", "cut_run_on"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class LineRules:
     # the last letter is often drawn after the window has moved past the text: up to about
     # one letter (~8 points) past the end is normal; much more is the model running on
     max_points_past_end: int = 14
+    # a line that runs on past its end is cut this many points after the window passed the
+    # last character (the end of a usual last letter; ``cut_run_on``), as a last resort
+    last_letter_points: int = 8
     # a line starts with the window on the space after the style's text (2 points on the
     # shipped styles); more than about a letter there means the line began by finishing the
     # style sample's own text (a sample whose ink does not say its text)
@@ -105,3 +108,23 @@ def trim_tail(
             break
         keep_to = a
     return offsets[:keep_to]
+
+
+def cut_run_on(offsets: np.ndarray, focus: np.ndarray, end: int, rules: LineRules = LineRules()) -> np.ndarray:
+    """The line ended where the model should have stopped: ``rules.last_letter_points`` after
+    the window first passed the last character, with the pen lifted there.
+
+    A connected hand lifts the pen seldom, and the stop rule waits for a lift, so after its
+    last word it may run on into extra letters with no gap that ``trim_tail`` could find.
+    The last letter is often finished after the window moves on, hence the allowance. A
+    line without run-on writing (no more than ``max_points_past_end``) is returned as is.
+    """
+    focus = np.asarray(focus)
+    if len(focus) != len(offsets) or int(np.sum(focus >= end)) <= rules.max_points_past_end:
+        return offsets
+    cut = int(np.argmax(focus >= end)) + rules.last_letter_points
+    if cut >= len(offsets):
+        return offsets
+    out = offsets[:cut].copy()
+    out[-1, 2] = 1.0
+    return out

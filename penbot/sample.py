@@ -20,7 +20,7 @@ import numpy as np
 from penbot.errors import PenbotError
 from penbot.options import SampleOptions
 from penbot.pieces import join_pieces, split_text
-from penbot.quality import check_line, trim_tail
+from penbot.quality import check_line, cut_run_on, trim_tail
 from penbot.runtime import Step, StepRunner, as_runner
 from penbot.spacing import widen_word_gaps
 from penbot.strokes import Prime, Strokes
@@ -307,6 +307,12 @@ def _sample_parts(
             if len(off):
                 off[0, :2] = 0.0  # the line starts at the origin, not after the style sample
             problem = check_line(off, r.text, focus, run.target_start[j], bool(written.hit_cap[j]), r.options.rules)
+            if problem and r.options.check and attempt == r.options.retries:
+                # the last attempt: a line that only ran on past its end is cut where it should have stopped
+                cut = cut_run_on(off, focus[: len(off)], len(run.chars[j]), r.options.rules)
+                if len(cut) < len(off) and not check_line(cut, r.text, focus[: len(cut)], run.target_start[j], False,
+                                                          r.options.rules):
+                    off, focus, problem = cut, focus[: len(cut)], ""
             if problem and r.options.check and attempt < r.options.retries:
                 still.append(i)
                 continue

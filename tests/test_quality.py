@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from penbot.quality import LineRules, check_line, trim_tail
+from penbot.quality import LineRules, check_line, cut_run_on, trim_tail
 from penbot.strokes import Strokes
 
 
@@ -103,3 +103,21 @@ def test_trim_tail_drops_a_bar_after_a_final_full_stop():
     assert len(trim_tail(off, focus, end=3, after_dot=True)) == 4  # after a full stop: cut
     dot_late = np.concatenate([word[:3], [[0.5, 0.0, 0.0], [0.01, 0.01, 1.0]]])  # the full stop, half past the end
     assert len(trim_tail(dot_late, np.array([0, 1, 1, 2, 3]), end=3, after_dot=True)) == 5  # a dot is kept
+
+
+def test_cut_run_on_ends_a_connected_line_where_it_should_have_stopped():
+    """One pen-down stroke for the whole line and 30 more points with the window past the end."""
+    text = "hello"
+    body = np.column_stack([np.linspace(0, 2.7, 40), 0.3 * np.sin(np.arange(40)), np.zeros(40)])
+    tail = np.column_stack([np.linspace(2.8, 4.0, 30), 0.3 * np.sin(np.arange(30)), np.zeros(30)])
+    pts = np.vstack([body, tail])
+    off = np.diff(pts, axis=0, prepend=pts[:1])
+    off[-1, 2] = 1.0
+    focus = np.r_[np.minimum(np.arange(40) // 8, 4), np.full(30, 5)]  # past the end from point 40 on
+    assert "past the end" in check_line(off, text, focus, 0, False)
+    cut = cut_run_on(off, focus, 5)
+    assert len(cut) == 40 + LineRules().last_letter_points and cut[-1, 2] == 1.0
+    assert np.array_equal(cut[:-1], off[: len(cut) - 1])
+    assert check_line(cut, text, focus[: len(cut)], 0, False) == ""
+    short = np.r_[focus[:40], np.full(10, 5)]  # a normal last-letter overhang: left alone
+    assert cut_run_on(off[:50], short, 5) is not None and len(cut_run_on(off[:50], short, 5)) == 50
