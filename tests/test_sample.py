@@ -12,6 +12,7 @@ from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
 from penbot.sample import LineRequest, SampleOptions, sample_free, sample_lines
 from penbot.strokes import Prime, Strokes
+from penbot.write import default_model_path
 
 FAST = SampleOptions(check=False, max_steps_per_char=3.0)
 
@@ -139,3 +140,54 @@ def test_a_reader_judges_lines_and_the_best_read_attempt_is_kept(model):
                          reader=reader)[0]
     assert calls == [1, 1, 1] and worse.attempts == 2 and worse.ok  # the best of three reads is kept
     assert sample_lines(model, [LineRequest("verify me", options=opts)])[0].attempts == 1  # no reader: off
+
+
+def test_a_window_left_far_from_the_line_start_is_moved_there(model):
+    """``_aligned``: a state inside the usual band is kept; one further on is moved back."""
+    import penbot.sample as ps
+    from penbot.runtime import as_runner
+
+    runner, prime = as_runner(model), _prime()
+    start = len(prime.text) + 1
+    off = ps._prime_offsets(runner, prime)
+    chars = np.zeros((1, start), np.int64)
+    chars[0, : start - 1] = [runner.cfg.alphabet.index(c) + 1 for c in prime.text]
+    state = runner.read(off, runner.one_hot(chars))
+
+    def centre(st):
+        phi = runner.step(off[-1][None], st, np.zeros((1, start + 8, len(runner.cfg.alphabet)), np.float32)).phi[0]
+        return float((np.arange(len(phi)) * phi).sum() / phi.sum()) - start
+
+    k = ps._KAPPA
+    for shift in (3.0, -4.0):
+        far = tuple(s + np.float32(shift) if i == k else s for i, s in enumerate(state))
+        moved = ps._aligned(runner, far, off[-1], start)
+        # an untrained window is wide and cut off at the probe's end: nearer, not exactly there
+        assert abs(centre(moved) - ps._WINDOW_CENTRE) < abs(centre(far) - ps._WINDOW_CENTRE) - 1.0
+        delta = moved[k] - far[k]
+        assert np.allclose(delta, delta.flat[0]) and abs(delta.flat[0]) > 1.0
+        assert all(np.array_equal(a, b) for i, (a, b) in enumerate(zip(far, moved, strict=True)) if i != k)
+    inside = tuple(s + np.float32(ps._WINDOW_CENTRE - centre(state)) if i == k else s for i, s in enumerate(state))
+    assert ps._aligned(runner, inside, off[-1], start) is inside
+
+
+@pytest.mark.skipif(not default_model_path().is_file(), reason="no shipped model")
+def test_a_sample_whose_ink_says_more_than_its_text_does_not_eat_the_line_start(monkeypatch):
+    """Style 1's ink says 'a quick brown fox jumps'; given as 'a quick brown fox', the window
+    ends about six characters on, and without the move every line lost its first letters."""
+    import penbot.sample as ps
+    from penbot.runtime import as_runner
+    from penbot.styles import load_style
+    from penbot.write import open_model
+
+    runner = as_runner(open_model())
+    prime = Prime("a quick brown fox", load_style(1).strokes)
+    reqs = [LineRequest("ending well", prime, SampleOptions(seed=s, retries=0)) for s in range(4)]
+
+    def first_focus():
+        owners = [owner for _, owner in ps._sample_parts(runner, reqs)]
+        return [int(o[o >= 0][0]) if (o >= 0).any() else None for o in owners]
+
+    assert first_focus() == [0, 0, 0, 0]
+    monkeypatch.setattr(ps, "_WINDOW_BAND", (-np.inf, np.inf))
+    assert all(f is None or f >= 2 for f in first_focus())
