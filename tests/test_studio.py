@@ -336,7 +336,8 @@ def test_trying_and_saving_a_hand_calibrate_it_as_styles_add_does(client, make_i
 
     monkeypatch.setattr(penbot.calibrate, "calibrate", marked)
     body = {"text": COPY_SENTENCE, "strokes": _ink(make_ink, COPY_SENTENCE)}
-    assert client.post("/api/hand/try", headers=H, json=body).status_code == 200
+    tried = client.post("/api/hand/try", headers=H, json=body)
+    assert tried.status_code == 200 and tried.json()["lean_deg"] == 7.0  # atan(0.123), shown to the writer
     assert client.post("/api/hand/save", headers=H, json={**body, "name": "leaned"}).status_code == 200
     assert seen == [[COPY_SENTENCE], [COPY_SENTENCE]]
     assert load_style("leaned").lean == pytest.approx(0.123)

@@ -109,6 +109,8 @@ def test_write_preview_add_a_hand_and_download(studio):
             page.click("#hand-try")
             page.wait_for_selector("#hand-test svg polyline", timeout=30_000)
             assert page.locator("#hand-error").is_hidden()
+            assert page.locator("#hand-status").inner_text().startswith("this is how penbot writes in your hand")
+            page.screenshot(path=str(tmp / "hand-try.png"), full_page=True)
             page.fill("#hand-name", "e2e-hand")
             page.click("#hand-save")
             page.wait_for_function("document.querySelector('#hand-saved').textContent.includes('saved')",

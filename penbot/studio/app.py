@@ -18,7 +18,7 @@ API (every ``/api`` call needs the token, see ``penbot.studio.security``):
 - ``GET  /api/jobs/{id}``                  its progress, first line, then pages (SVG) and notices
 - ``DELETE /api/jobs/{id}``                cancel it
 - ``POST /api/download``                   SVG, PNG, G-code, HPGL or JSON (a zip for several pages)
-- ``POST /api/hand/try``                   a canvas sample -> the style writing a test sentence
+- ``POST /api/hand/try``                   a canvas sample -> the calibrated style writing a test sentence (+ its lean)
 - ``POST /api/hand/save``                  save it as a user style
 - ``POST /api/continue``                   the model goes on from a few strokes
 - ``POST /api/explore/fan``                many continuations of a few strokes at once, coloured by side
@@ -501,11 +501,12 @@ async def hand_try(request: Request) -> JSONResponse:
     data = await _body(request)
     text, polylines = _hand_inputs(data)
     seed = _number(data, "seed", 0, 0, MAX_SEED, whole=True)
-    _, problems, sample_svg, test_svg = await run_in_threadpool(
+    style, problems, sample_svg, test_svg = await run_in_threadpool(
         _try_style, request.app, "sample", text, polylines, TEST_SENTENCE, seed)
     if problems:
         return JSONResponse({"error": problems[0], "problems": problems}, status_code=422)
-    return JSONResponse({"sample": sample_svg, "test": test_svg, "test_sentence": TEST_SENTENCE})
+    return JSONResponse({"sample": sample_svg, "test": test_svg, "test_sentence": TEST_SENTENCE,
+                         "lean_deg": round(math.degrees(math.atan(style.lean)), 1)})
 
 
 async def hand_save(request: Request) -> JSONResponse:

@@ -348,7 +348,8 @@ async function tryHand() {
     $("hand-sample").textContent = ""; $("hand-sample").appendChild(svgNode(r.sample));
     $("hand-test").textContent = ""; $("hand-test").appendChild(svgNode(r.test));
     $("hand-save").disabled = false;
-    $("hand-status").textContent = "this is how penbot writes in your hand: save it if you like it";
+    const kept = Math.abs(r.lean_deg) >= 0.5 ? ` (leaned ${r.lean_deg > 0 ? "+" : ""}${r.lean_deg}° to keep your slant)` : "";
+    $("hand-status").textContent = `this is how penbot writes in your hand${kept}: save it if you like it`;
   } catch (e) {
     handMessage((e.data.problems || [e.message]).join("; "));
     $("hand-status").textContent = "";
