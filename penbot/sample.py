@@ -140,7 +140,7 @@ def _primed(runner: StepRunner, run: _Run) -> tuple[tuple[np.ndarray, ...], np.n
         i = rows[0]
         chars = np.zeros((1, max(1, run.target_start[i])), np.int64)  # the sample's text only
         chars[0, : run.target_start[i]] = run.chars[i][: run.target_start[i]]
-        read = _aligned(runner, runner.read(run.prime[i], runner.one_hot(chars)), run.prime[i][-1],
+        read = align_window(runner, runner.read(run.prime[i], runner.one_hot(chars)), run.prime[i][-1],
                         run.target_start[i])
         for mine, theirs in zip(state, read, strict=True):
             mine[rows] = theirs
@@ -148,7 +148,9 @@ def _primed(runner: StepRunner, run: _Run) -> tuple[tuple[np.ndarray, ...], np.n
     return state, x0
 
 
-def _aligned(runner: StepRunner, state: tuple[np.ndarray, ...], x: np.ndarray, start: int) -> tuple[np.ndarray, ...]:
+def align_window(
+    runner: StepRunner, state: tuple[np.ndarray, ...], x: np.ndarray, start: int
+) -> tuple[np.ndarray, ...]:
     """The state after a style sample with its window moved to the line's start if it is not there.
 
     After a sample the window should rest between the space that follows the sample's text

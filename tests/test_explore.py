@@ -36,6 +36,7 @@ from penbot.model import HandwritingModel, ModelConfig
 from penbot.options import SampleOptions
 from penbot.runtime import StepRunner, as_runner
 from penbot.strokes import Strokes
+from penbot.write import default_model_path
 
 
 @pytest.fixture(scope="module")
@@ -344,3 +345,27 @@ def test_veer_sides_follow_the_chosen_path():
     right = np.array([[1.0, 0.3], [2.0, 0.5]])  # y down: below the chosen path is its right
     assert veer_sides(np.zeros(2), chosen, right).tolist() == [1, 1]
     assert veer_sides(np.zeros(2), chosen, right * [1, -1]).tolist() == [-1, -1]
+
+
+@pytest.mark.skipif(not default_model_path().is_file(), reason="no shipped model")
+def test_replay_reads_a_sample_as_the_sampler_does(monkeypatch):
+    """A user's sample that leaves the window elsewhere, with a lean: the replay moves the
+    window and undoes the lean as the sampler did, so its attention is the sampler's."""
+    import penbot.sample as sample
+    from penbot.explore import replay
+    from penbot.sample import LineRequest, _sample_parts
+    from penbot.strokes import Prime
+    from penbot.styles import load_style
+    from penbot.write import open_model
+
+    runner = as_runner(open_model())
+    prime = Prime("a quick brown fox", load_style(1).strokes, lean=0.1)  # its ink says "... jumps" too
+    (line, owner), = _sample_parts(runner, [LineRequest("ending", prime, SampleOptions(seed=2))])
+    leaned = line.strokes.slanted(prime.lean)  # as sample_lines returns it
+    got = replay(runner, ChosenLine("ending", leaned, prime))
+    focus = got.phi.argmax(1) - got.start
+    # the sampler puts the line at the origin (its first move differs), so within a character
+    assert focus[0] <= 0 and np.abs(focus[:20] - owner[:20]).max() <= 1
+    monkeypatch.setattr(sample, "_WINDOW_BAND", (-np.inf, np.inf))
+    unaligned = replay(runner, ChosenLine("ending", leaned, prime))
+    assert unaligned.phi[0].argmax() - unaligned.start >= 2  # where the sample left it: past "en"

@@ -143,7 +143,7 @@ def test_a_reader_judges_lines_and_the_best_read_attempt_is_kept(model):
 
 
 def test_a_window_left_far_from_the_line_start_is_moved_there(model):
-    """``_aligned``: a state inside the usual band is kept; one further on is moved back."""
+    """``align_window``: a state inside the usual band is kept; one further on is moved back."""
     import penbot.sample as ps
     from penbot.runtime import as_runner
 
@@ -161,14 +161,14 @@ def test_a_window_left_far_from_the_line_start_is_moved_there(model):
     k = ps._KAPPA
     for shift in (3.0, -4.0):
         far = tuple(s + np.float32(shift) if i == k else s for i, s in enumerate(state))
-        moved = ps._aligned(runner, far, off[-1], start)
+        moved = ps.align_window(runner, far, off[-1], start)
         # an untrained window is wide and cut off at the probe's end: nearer, not exactly there
         assert abs(centre(moved) - ps._WINDOW_CENTRE) < abs(centre(far) - ps._WINDOW_CENTRE) - 1.0
         delta = moved[k] - far[k]
         assert np.allclose(delta, delta.flat[0]) and abs(delta.flat[0]) > 1.0
         assert all(np.array_equal(a, b) for i, (a, b) in enumerate(zip(far, moved, strict=True)) if i != k)
     inside = tuple(s + np.float32(ps._WINDOW_CENTRE - centre(state)) if i == k else s for i, s in enumerate(state))
-    assert ps._aligned(runner, inside, off[-1], start) is inside
+    assert ps.align_window(runner, inside, off[-1], start) is inside
 
 
 @pytest.mark.skipif(not default_model_path().is_file(), reason="no shipped model")

@@ -17,6 +17,7 @@ import numpy as np
 
 from penbot.explore.line import ChosenLine
 from penbot.runtime import STATE, Step, StepRunner, as_runner
+from penbot.sample import align_window
 from penbot.text import encode
 
 if TYPE_CHECKING:
@@ -81,9 +82,10 @@ def replay(model: StepRunner | HandwritingModel, line: ChosenLine) -> Replay:
             prime_x = normalised(runner, line.prime.strokes.offsets)
             prime_chars = np.zeros((1, max(1, len(prefix))), np.int64)  # the sample's own text only, as the sampler
             prime_chars[0, : len(prefix)] = chars[: len(prefix)]
-            state = runner.read(prime_x, runner.one_hot(prime_chars))
+            state = align_window(runner, runner.read(prime_x, runner.one_hot(prime_chars)), prime_x[-1], len(prefix))
             x0 = prime_x[-1:]
-        x = normalised(runner, line.strokes.offsets)
+        drawn = line.strokes.slanted(-line.prime.lean) if line.prime is not None and line.prime.lean else line.strokes
+        x = normalised(runner, drawn.offsets)  # what the model drew, before the style's lean
         inputs = np.concatenate([x0, x])  # step k reads inputs[k] = the offset before point k
         steps = []
         for k in range(len(inputs)):
