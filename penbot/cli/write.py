@@ -100,7 +100,8 @@ def write_cmd(
     paths = write_pages(pages, out, export)
     placed = sum(1 for p in doc.pages for line in p.lines if line.polylines)  # not paragraph gaps
     rewrapped = f", {doc.lines_written} written to fit" if doc.lines_written != placed else ""
-    print(f"wrote {', '.join(str(p) for p in paths)} ({len(doc.pages)} page(s), {placed} lines{rewrapped}, "
+    print(f"wrote {', '.join(str(p) for p in paths)} ({len(doc.pages)} page(s), {placed} line{'s' * (placed != 1)}"
+          f"{rewrapped}, "
           f"{doc.resampled} re-sampled) in {time.time() - t0:.1f} s")
     _plot_summary(out, pages, export, settings.profile)
 
