@@ -35,7 +35,7 @@ __all__ = ["SampleOptions", "LineRequest", "SampledLine", "sample_lines", "sampl
 
 Reader = Callable[[list[Strokes], list[str]], list[float]]  # written lines, their texts -> error rates
 # where the window's centre rests after a style sample, relative to the line's first character:
-# the median and about the 3rd-97th percentiles over 300 training lines used as samples
+# the median and about the 3rd-97th percentiles over 300 training lines used as samples (shipped model)
 _WINDOW_CENTRE, _WINDOW_BAND = -0.82, (-1.8, -0.27)
 _KAPPA = STATE.index("kappa")
 

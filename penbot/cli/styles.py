@@ -78,6 +78,7 @@ def add_cmd(
     """
     import math
 
+    from penbot.handfeatures import describe
     from penbot.styles import import_style, load_style
     from penbot.write import open_model
 
@@ -86,6 +87,9 @@ def add_cmd(
     lean = f"; lines written in it are leaned {math.degrees(math.atan(style.lean)):+.1f} degrees to keep the " \
            f"sample's slant" if style.lean else ""
     print(f"added style {name!r} ({path}){lean}; use it with --style {name}")
+    f = style.features()
+    how = "writes" if style.writes is not None else "sample"
+    print(f"  {how}: {', '.join(describe(f))}, slant {f.slant_deg:+.0f}, {f.strokes_per_char:.2f} strokes/letter")
 
 
 @styles_app.command("make")
