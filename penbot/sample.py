@@ -298,8 +298,8 @@ def sample_lines(
                                    for t, (part, owner) in zip(texts, got, strict=True)])
             problems = dict.fromkeys(part.problem for part, _ in got if part.problem)
             line = SampledLine(Strokes(offsets), max(part.attempts for part, _ in got), "; ".join(problems))
-        if r.prime is not None and r.prime.lean:
-            line = replace(line, strokes=line.strokes.slanted(r.prime.lean))
+        if r.prime is not None:
+            line = replace(line, strokes=r.prime.corrected(line.strokes))
         out.append(line)
     return out
 

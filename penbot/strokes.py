@@ -104,9 +104,21 @@ def slant_offsets(offsets: np.ndarray, k: float, stretch: float = 1.0) -> np.nda
 
 @dataclass(frozen=True)
 class Prime:
-    """A style sample: normalised strokes and the text they say, and the shear that keeps the
-    slant of what the model writes after it at the sample's own (``penbot.calibrate``)."""
+    """A style sample: normalised strokes and the text they say, and the shear and stretch
+    that keep what the model writes after it in the sample's slant and width
+    (``penbot.calibrate``)."""
 
     text: str
     strokes: Strokes
-    lean: float = 0.0  # as ``Strokes.slanted``, applied to every line written after this sample
+    lean: float = 0.0  # ``Strokes.slanted(lean, stretch)`` is applied to every line written after this sample
+    stretch: float = 1.0
+
+    def corrected(self, strokes: Strokes) -> Strokes:
+        """A line written after this sample, with the sample's correction applied."""
+        return strokes.slanted(self.lean, self.stretch) if self.lean or self.stretch != 1.0 else strokes
+
+    def uncorrected(self, strokes: Strokes) -> Strokes:
+        """What the model drew, from a line ``corrected`` returned (the inverse shear and stretch)."""
+        if not (self.lean or self.stretch != 1.0):
+            return strokes
+        return strokes.slanted(-self.lean * self.stretch, 1.0 / self.stretch)

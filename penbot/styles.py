@@ -55,11 +55,12 @@ class Style:
     strokes: Strokes  # normalised: height 1, starts at the origin, model point density
     source: str = ""
     writes: HandFeatures | None = None  # measured on what the model writes with it (shipped styles)
-    lean: float = 0.0  # keeps a user's hand's slant (``penbot.calibrate``); see ``Prime``
+    lean: float = 0.0  # keep a user's hand's slant and width (``penbot.calibrate``); see ``Prime``
+    stretch: float = 1.0
     written_advance: float | None = None  # advance per character of lines written in it, if measured
 
     def prime(self) -> Prime:
-        return Prime(self.text, self.strokes, self.lean)
+        return Prime(self.text, self.strokes, self.lean, self.stretch)
 
     def advance(self) -> float | None:
         """Likely advance per character of lines written in this hand, in model units (the
@@ -83,6 +84,8 @@ class Style:
             d["writes"] = {k: round(v, 3) for k, v in asdict(self.writes).items()}
         if self.lean:
             d["lean"] = round(self.lean, 4)
+        if self.stretch != 1.0:
+            d["stretch"] = round(self.stretch, 4)
         if self.written_advance is not None:
             d["advance"] = round(self.written_advance, 4)
         return json.dumps({**d, "strokes": np.round(self.strokes.offsets, 4).tolist()})
@@ -158,7 +161,7 @@ def _parse_style(path: Path) -> Style:
     if bad:
         raise PenbotError(f"{path}: style text has characters the model cannot write: {''.join(bad)!r}")
     return Style(str(d.get("name") or path.stem), text, Strokes(off), str(d.get("source", "")), _writes(d),
-                 _lean(d, path), _advance(d, path))
+                 _lean(d, path), _stretch(d, path), _advance(d, path))
 
 
 def _writes(d: dict) -> HandFeatures | None:
@@ -178,6 +181,17 @@ def _lean(d: dict, path: Path) -> float:
     if not abs(lean) <= MAX_LEAN:
         raise PenbotError(f"{path}: style lean {lean:g} is out of range (within {MAX_LEAN:g})")
     return lean
+
+
+def _stretch(d: dict, path: Path) -> float:
+    """The widening a calibrated style applies to what is written after it (1 for none)."""
+    try:
+        stretch = float(d.get("stretch", 1.0))
+    except (TypeError, ValueError):
+        raise PenbotError(f"{path}: style stretch is not a number") from None
+    if not 0.5 <= stretch <= 2.0:
+        raise PenbotError(f"{path}: style stretch {stretch:g} is out of range (0.5-2)")
+    return stretch
 
 
 def _advance(d: dict, path: Path) -> float | None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from penbot.calibrate import calibrate
+from penbot.calibrate import WRITTEN_WIDTH, calibrate
 from penbot.errors import PenbotError
 from penbot.handfeatures import hand_features, median_features
 from penbot.model import HandwritingModel, ModelConfig
@@ -34,6 +34,13 @@ def _prime(lean: float = 0.0) -> Prime:
     return Prime("abc", Strokes.from_polylines([np.column_stack([t / 6, 0.4 * np.sin(t)])]), lean)
 
 
+def test_a_prime_correction_is_undone_exactly():
+    prime = Prime("abc", Strokes(np.zeros((3, 3))), lean=0.12, stretch=0.9)
+    line = Strokes(np.column_stack([np.random.default_rng(0).normal(size=(40, 2)), np.zeros(40)]))
+    assert np.allclose(prime.uncorrected(prime.corrected(line)).offsets, line.offsets)
+    assert not np.allclose(prime.corrected(line).offsets, line.offsets)
+
+
 def test_a_prime_lean_shears_every_line_written_after_it(tiny):
     texts = ["one line", "a longer line in two pieces"]
     opts = replace(FAST, piece_chars=12)
@@ -48,15 +55,18 @@ def test_lean_is_saved_loaded_and_checked(tmp_path):
     off = np.zeros((6, 3))
     off[:, 0] = 0.1
     off[-1, 2] = 1
-    style = Style("mine", "abc", Strokes(off), lean=0.05, written_advance=0.61)
+    style = Style("mine", "abc", Strokes(off), lean=0.05, stretch=0.94, written_advance=0.61)
     path = save_style(style, tmp_path / "mine.json")
     back = load_style(str(path))
     assert back.lean == pytest.approx(0.05) and back.prime().lean == pytest.approx(0.05)
+    assert back.stretch == pytest.approx(0.94) and back.prime().stretch == pytest.approx(0.94)
     assert back.advance() == pytest.approx(0.61)  # the layout's first guess: measured, not from the sample
-    plain = json.loads(save_style(replace(style, lean=0.0, written_advance=None), tmp_path / "plain.json").read_text())
-    assert "lean" not in plain and "advance" not in plain
+    plain = json.loads(save_style(replace(style, lean=0.0, stretch=1.0, written_advance=None),
+                                  tmp_path / "plain.json").read_text())
+    assert "lean" not in plain and "advance" not in plain and "stretch" not in plain
     assert load_style(str(tmp_path / "plain.json")).advance() == pytest.approx(0.5 / 3 * 0.78)
-    for key, bad in (("lean", 5.0), ("lean", "steep"), ("lean", float("nan")), ("advance", 0.0), ("advance", "x")):
+    for key, bad in (("lean", 5.0), ("lean", "steep"), ("lean", float("nan")), ("advance", 0.0), ("advance", "x"),
+                     ("stretch", 0.1), ("stretch", None)):
         d = json.loads(path.read_text())
         d[key] = bad
         (tmp_path / "bad.json").write_text(json.dumps(d))
@@ -82,6 +92,7 @@ def test_calibration_brings_the_written_slant_to_the_samples():
     target = hand_features(sample.strokes, sample.text).slant_deg
     (calibrated,) = calibrate(model, [sample])
     assert calibrated.lean != 0.0 and calibrated.writes is not None
+    assert calibrated.stretch == pytest.approx(1 / WRITTEN_WIDTH)  # the model's usual excess width, taken off
     assert 0.3 < calibrated.advance() < 0.9 and calibrated.advance() != sample.advance()
     assert abs(calibrated.writes.slant_deg - target) < 1.0  # on the texts it was measured on
     before, after = abs(_written_slant(model, sample) - target), abs(_written_slant(model, calibrated) - target)

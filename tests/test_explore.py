@@ -359,9 +359,9 @@ def test_replay_reads_a_sample_as_the_sampler_does(monkeypatch):
     from penbot.write import open_model
 
     runner = as_runner(open_model())
-    prime = Prime("a quick brown fox", load_style(1).strokes, lean=0.1)  # its ink says "... jumps" too
+    prime = Prime("a quick brown fox", load_style(1).strokes, lean=0.1, stretch=0.9)  # its ink says "... jumps" too
     (line, owner), = _sample_parts(runner, [LineRequest("ending", prime, SampleOptions(seed=2))])
-    leaned = line.strokes.slanted(prime.lean)  # as sample_lines returns it
+    leaned = prime.corrected(line.strokes)  # as sample_lines returns it
     got = replay(runner, ChosenLine("ending", leaned, prime))
     focus = got.phi.argmax(1) - got.start
     # the sampler puts the line at the origin (its first move differs), so within a character

@@ -84,8 +84,8 @@ def replay(model: StepRunner | HandwritingModel, line: ChosenLine) -> Replay:
             prime_chars[0, : len(prefix)] = chars[: len(prefix)]
             state = align_window(runner, runner.read(prime_x, runner.one_hot(prime_chars)), prime_x[-1], len(prefix))
             x0 = prime_x[-1:]
-        drawn = line.strokes.slanted(-line.prime.lean) if line.prime is not None and line.prime.lean else line.strokes
-        x = normalised(runner, drawn.offsets)  # what the model drew, before the style's lean
+        drawn = line.prime.uncorrected(line.strokes) if line.prime is not None else line.strokes
+        x = normalised(runner, drawn.offsets)  # what the model drew, before the style's correction
         inputs = np.concatenate([x0, x])  # step k reads inputs[k] = the offset before point k
         steps = []
         for k in range(len(inputs)):
