@@ -161,7 +161,8 @@ def _parse_style(path: Path) -> Style:
     if bad:
         raise PenbotError(f"{path}: style text has characters the model cannot write: {''.join(bad)!r}")
     return Style(str(d.get("name") or path.stem), text, Strokes(off), str(d.get("source", "")), _writes(d),
-                 _lean(d, path), _stretch(d, path), _advance(d, path))
+                 _number(d, "lean", path, 0.0, -MAX_LEAN, MAX_LEAN), _number(d, "stretch", path, 1.0, 0.5, 2.0),
+                 _number(d, "advance", path, None, 0.05, 3.0))
 
 
 def _writes(d: dict) -> HandFeatures | None:
@@ -172,39 +173,18 @@ def _writes(d: dict) -> HandFeatures | None:
         return None
 
 
-def _lean(d: dict, path: Path) -> float:
-    """The shear a calibrated style applies to what is written after it (0 for none)."""
+def _number(d: dict, key: str, path: Path, default: float | None, lo: float, hi: float) -> float | None:
+    """A calibration number of a style file (``default`` when absent), range-checked: the
+    lean, stretch and measured advance that ``penbot.calibrate`` stores."""
+    if d.get(key) is None:
+        return default
     try:
-        lean = float(d.get("lean", 0.0))
+        value = float(d[key])
     except (TypeError, ValueError):
-        raise PenbotError(f"{path}: style lean is not a number") from None
-    if not abs(lean) <= MAX_LEAN:
-        raise PenbotError(f"{path}: style lean {lean:g} is out of range (within {MAX_LEAN:g})")
-    return lean
-
-
-def _stretch(d: dict, path: Path) -> float:
-    """The widening a calibrated style applies to what is written after it (1 for none)."""
-    try:
-        stretch = float(d.get("stretch", 1.0))
-    except (TypeError, ValueError):
-        raise PenbotError(f"{path}: style stretch is not a number") from None
-    if not 0.5 <= stretch <= 2.0:
-        raise PenbotError(f"{path}: style stretch {stretch:g} is out of range (0.5-2)")
-    return stretch
-
-
-def _advance(d: dict, path: Path) -> float | None:
-    """The measured advance per character of a calibrated style (None for none)."""
-    if d.get("advance") is None:
-        return None
-    try:
-        advance = float(d["advance"])
-    except (TypeError, ValueError):
-        raise PenbotError(f"{path}: style advance is not a number") from None
-    if not 0.05 <= advance <= 3.0:
-        raise PenbotError(f"{path}: style advance {advance:g} is out of range (0.05-3 line heights per character)")
-    return advance
+        raise PenbotError(f"{path}: style {key} is not a number") from None
+    if not lo <= value <= hi:
+        raise PenbotError(f"{path}: style {key} {value:g} is out of range ({lo:g} to {hi:g})")
+    return value
 
 
 def list_styles() -> list[tuple[str, Path]]:

@@ -66,7 +66,7 @@ def test_lean_is_saved_loaded_and_checked(tmp_path):
     assert "lean" not in plain and "advance" not in plain and "stretch" not in plain
     assert load_style(str(tmp_path / "plain.json")).advance() == pytest.approx(0.5 / 3 * 0.78)
     for key, bad in (("lean", 5.0), ("lean", "steep"), ("lean", float("nan")), ("advance", 0.0), ("advance", "x"),
-                     ("stretch", 0.1), ("stretch", None)):
+                     ("stretch", 0.1), ("stretch", "wide")):
         d = json.loads(path.read_text())
         d[key] = bad
         (tmp_path / "bad.json").write_text(json.dumps(d))
