@@ -138,14 +138,21 @@ def _primed(runner: StepRunner, run: _Run) -> tuple[tuple[np.ndarray, ...], np.n
             groups.setdefault((p.tobytes(), prefix.tobytes()), []).append(i)
     for rows in groups.values():
         i = rows[0]
-        chars = np.zeros((1, max(1, run.target_start[i])), np.int64)  # the sample's text only
-        chars[0, : run.target_start[i]] = run.chars[i][: run.target_start[i]]
-        read = align_window(runner, runner.read(run.prime[i], runner.one_hot(chars)), run.prime[i][-1],
-                        run.target_start[i])
+        read = read_sample(runner, run.prime[i], run.chars[i][: run.target_start[i]])
         for mine, theirs in zip(state, read, strict=True):
             mine[rows] = theirs
         x0[rows] = run.prime[i][-1]
     return state, x0
+
+
+def read_sample(runner: StepRunner, prime: np.ndarray, prefix: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The state after teacher-forcing a style sample's normalised offsets ``prime`` with the
+    window on its encoded text ``prefix`` (the sample's text and the space after it) only,
+    the window then moved to the line's start (``align_window``). The sampler and the
+    explore replay both read a sample through here."""
+    chars = np.zeros((1, max(1, len(prefix))), np.int64)
+    chars[0, : len(prefix)] = prefix
+    return align_window(runner, runner.read(prime, runner.one_hot(chars)), prime[-1], len(prefix))
 
 
 def align_window(

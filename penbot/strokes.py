@@ -115,10 +115,12 @@ class Prime:
 
     def corrected(self, strokes: Strokes) -> Strokes:
         """A line written after this sample, with the sample's correction applied."""
-        return strokes.slanted(self.lean, self.stretch) if self.lean or self.stretch != 1.0 else strokes
+        return strokes.slanted(self.lean, self.stretch) if self._corrects else strokes
 
     def uncorrected(self, strokes: Strokes) -> Strokes:
         """What the model drew, from a line ``corrected`` returned (the inverse shear and stretch)."""
-        if not (self.lean or self.stretch != 1.0):
-            return strokes
-        return strokes.slanted(-self.lean * self.stretch, 1.0 / self.stretch)
+        return strokes.slanted(-self.lean * self.stretch, 1.0 / self.stretch) if self._corrects else strokes
+
+    @property
+    def _corrects(self) -> bool:
+        return bool(self.lean) or self.stretch != 1.0

@@ -401,7 +401,7 @@ def import_style(name: str, path: str | Path, text: str, decimation: int = 3, fo
 
     Refuses a sample whose ink cannot be its text, and an existing style of that name
     unless ``force``. With a ``model``, the style is calibrated with it (``penbot.calibrate``:
-    what is written after it keeps the sample's slant).
+    what is written after it keeps the sample's slant and width).
     """
     check_style_name(name)
     target = user_style_dir() / f"{name}.json"

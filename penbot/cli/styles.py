@@ -69,7 +69,7 @@ def add_cmd(
     text: str = typer.Option(..., "--text", help="What the sample says, exactly."),
     force: bool = typer.Option(False, "--force", help="Replace a user style of the same name."),
     calibrate: bool = typer.Option(True, help="Measure how the model writes after the sample and keep its "
-                                   "slant (about a second)."),
+                                   "slant and width (about a second)."),
     model: Path = typer.Option(None, help="Model file to calibrate with (default: the shipped one)."),
 ) -> None:
     """Import your own handwriting as a style.

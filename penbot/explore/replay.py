@@ -17,7 +17,7 @@ import numpy as np
 
 from penbot.explore.line import ChosenLine
 from penbot.runtime import STATE, Step, StepRunner, as_runner
-from penbot.sample import align_window
+from penbot.sample import read_sample
 from penbot.text import encode
 
 if TYPE_CHECKING:
@@ -80,9 +80,7 @@ def replay(model: StepRunner | HandwritingModel, line: ChosenLine) -> Replay:
         runner.set_threads(1)
         if line.prime is not None and len(line.prime.strokes):
             prime_x = normalised(runner, line.prime.strokes.offsets)
-            prime_chars = np.zeros((1, max(1, len(prefix))), np.int64)  # the sample's own text only, as the sampler
-            prime_chars[0, : len(prefix)] = chars[: len(prefix)]
-            state = align_window(runner, runner.read(prime_x, runner.one_hot(prime_chars)), prime_x[-1], len(prefix))
+            state = read_sample(runner, prime_x, np.asarray(chars[: len(prefix)]))  # as the sampler reads it
             x0 = prime_x[-1:]
         drawn = line.prime.uncorrected(line.strokes) if line.prime is not None else line.strokes
         x = normalised(runner, drawn.offsets)  # what the model drew, before the style's correction

@@ -352,7 +352,7 @@ def _strip(settings_page: str = "240x28mm") -> Settings:
 
 
 def _calibrated(app: Starlette, style):
-    """The style as ``penbot styles add`` saves it: calibrated to keep the sample's slant."""
+    """The style as ``penbot styles add`` saves it: calibrated to keep the sample's slant and width."""
     from penbot.calibrate import calibrate
 
     return app.state.board.exclusive(lambda: calibrate(app.state.model, [style])[0])
