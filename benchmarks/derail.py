@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="narrowest word gap, times the line's ink band (default: the library's; 0: as written)")
     ap.add_argument("--piece-chars", type=int, default=None,
                     help="write lines longer than this in pieces (default: the library's; 0: whole)")
+    ap.add_argument("--max-dwell", type=int, default=None,
+                    help="most points the window may hold one character (default: the library's; 0: no limit)")
     ap.add_argument("--show", type=int, default=5, help="derailed lines to print per style")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
@@ -79,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     from penbot.write import open_model
 
     model = open_model(args.model)
-    rules = LineRules() if args.word_gap is None else LineRules(word_gap=args.word_gap)
+    rules = LineRules()
+    if args.word_gap is not None:
+        rules = replace(rules, word_gap=args.word_gap)
+    if args.max_dwell is not None:
+        rules = replace(rules, max_points_on_char=args.max_dwell)
     read = rapidocr_reader()
     texts = long_lines(args.lines)
     total_bad = total = 0

@@ -204,6 +204,7 @@ def run_benchmark(
     log: Callable[[str], None] = lambda s: None,
     verify: float | None = None,
     piece_chars: int | None = None,
+    max_dwell: int | None = None,
 ) -> Report:
     """Sample every line in every style, render, read back, score. Returns the full report.
 
@@ -221,6 +222,8 @@ def run_benchmark(
     opts = replace(opts, seed=seed, verify=verify)
     if piece_chars is not None:
         opts = replace(opts, piece_chars=piece_chars)
+    if max_dwell is not None:
+        opts = replace(opts, rules=replace(opts.rules, max_points_on_char=max_dwell))
     results: list[LineResult] = []
     images: list[np.ndarray] = []
     t_sample = np.zeros(2)
@@ -373,6 +376,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="sample in the OCR-verified mode (re-sample lines RapidOCR reads worse than this)")
     ap.add_argument("--piece-chars", type=int, default=None,
                     help="write lines longer than this in pieces (default: the library's; 0: whole)")
+    ap.add_argument("--max-dwell", type=int, default=None,
+                    help="most points the window may hold one character before a line is tried again "
+                         "(default: the library's; 0: no limit)")
     ap.add_argument("--real", type=Path, metavar="DATA_DIR",
                     help="instead: database lines of validation writers through the same renderer and OCR")
     args = ap.parse_args(argv)
@@ -399,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             styles = [None if s.strip().lower() == "none" else s.strip() for s in args.styles.split(",") if s.strip()]
             report = run_benchmark(model, lines, styles, args.bias, args.seed, args.batch, readers,
                                    args.save_dir, log=log, verify=args.verify,
-                                   piece_chars=args.piece_chars)
+                                   piece_chars=args.piece_chars, max_dwell=args.max_dwell)
     except PenbotError as exc:
         print(f"legibility: error: {exc}", file=sys.stderr)
         return 1

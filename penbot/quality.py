@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LineRules", "check_line", "trim_tail", "cut_run_on"]
+__all__ = ["LineRules", "check_line", "lingered", "trim_tail", "cut_run_on"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class LineRules:
     # style sample's own text (a sample whose ink does not say its text)
     max_points_in_prime: int = 8
     skipped_chars_per: int = 12  # more than one missed character per this many fails the line
+    # a letter takes 14-18 points (median), 24-29 at the 95th percentile; a window held on
+    # one character longer than this is often the model scribbling there (``lingered``;
+    # 0: no limit)
+    max_points_on_char: int = 26
     tail_gap: float = 0.15  # a trailing mark must start this far right of the ink before it
     dot_mark: float = 0.2  # after a final "." or ",", a mark bigger than this is a stray bar
     # word gaps narrower than this times the line's ink band (10-90 % of its heights) are
@@ -77,6 +81,25 @@ def check_line(
         missed = [u for u in range(start, start + len(text)) if text[u - start] != " " and u not in seen]
         if len(missed) > max(1, len(text) // rules.skipped_chars_per):
             return f"skipped {len(missed)} characters"
+    return ""
+
+
+def lingered(text: str, focus: np.ndarray, start: int, rules: LineRules = LineRules()) -> str:
+    """Why a line that passed ``check_line`` is still worth another try, or "".
+
+    A window held on one letter for far longer than a letter takes marks most of the
+    lines a reader cannot read (capitals above all: an invented or overwritten letter), but
+    also some good ones (a big M, a flourish), so it asks for a new attempt and is never
+    a reason to fail a line.
+    """
+    focus = np.asarray(focus, dtype=np.int64)
+    letters = [u for u, c in enumerate(text) if c != " "]
+    if not rules.max_points_on_char or not letters or not len(focus):
+        return ""
+    inside = focus[(focus >= start) & (focus < start + len(text))] - start
+    most = int(np.bincount(inside, minlength=len(text))[letters].max())
+    if most > rules.max_points_on_char:
+        return f"lingered on one character ({most} points)"
     return ""
 
 

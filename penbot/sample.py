@@ -20,7 +20,7 @@ import numpy as np
 from penbot.errors import PenbotError
 from penbot.options import SampleOptions
 from penbot.pieces import join_pieces, split_text
-from penbot.quality import check_line, cut_run_on, trim_tail
+from penbot.quality import check_line, cut_run_on, lingered, trim_tail
 from penbot.runtime import STATE, Step, StepRunner, as_runner
 from penbot.spacing import widen_word_gaps
 from penbot.strokes import Prime, Strokes
@@ -352,6 +352,8 @@ def _sample_parts(
                 if len(cut) < len(off) and not check_line(cut, r.text, focus[: len(cut)], run.target_start[j], False,
                                                           r.options.rules):
                     off, focus, problem = cut, focus[: len(cut)], ""
+            if not problem and r.options.check and attempt < r.options.retries:
+                problem = lingered(r.text, focus[: len(off)], run.target_start[j], r.options.rules)
             if problem and r.options.check and attempt < r.options.retries:
                 still.append(i)
                 continue

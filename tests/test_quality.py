@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from penbot.quality import LineRules, check_line, cut_run_on, trim_tail
+from penbot.quality import LineRules, check_line, cut_run_on, lingered, trim_tail
 from penbot.strokes import Strokes
 
 
@@ -84,6 +84,21 @@ def test_a_line_that_begins_by_finishing_the_style_text_fails():
     late = np.r_[np.linspace(1, start - 1, 16).astype(int), focus[:-16]]  # "ello " written first
     assert "began by finishing the style sample's text (16 points)" in check_line(off, text, late, start, False)
     assert check_line(off, text, late, start, False, LineRules(max_points_in_prime=20, skipped_chars_per=1)) == ""
+
+def test_a_window_held_long_on_one_letter_asks_for_another_try():
+    text = "QUIZ NIGHT"
+    start = 5  # after a style's text
+    even = start + np.repeat(np.arange(len(text)), 15)  # 15 points a character: a usual letter
+    assert lingered(text, even, start) == ""
+    held = np.insert(even, 15 * 2, np.full(30, start + 2))  # 45 points on the I
+    assert lingered(text, held, start) == "lingered on one character (45 points)"
+    assert lingered(text, held, start, LineRules(max_points_on_char=45)) == ""
+    assert lingered(text, held, start, LineRules(max_points_on_char=0)) == ""
+    on_space = np.insert(even, 15 * 4, np.full(30, start + 4))  # the pen travels over a word gap
+    assert lingered(text, on_space, start) == ""
+    in_prime = np.r_[np.full(40, start - 1), even]  # points before the line are check_line's business
+    assert lingered(text, in_prime, start) == ""
+
 
 def test_trim_tail_drops_only_a_stray_mark_after_a_gap():
     word = Strokes.from_polylines([np.array([[0, 0], [0.5, 0.2], [1.0, 0.0]])]).offsets

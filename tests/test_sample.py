@@ -10,6 +10,7 @@ import torch
 
 from penbot.errors import PenbotError
 from penbot.model import HandwritingModel, ModelConfig
+from penbot.quality import LineRules
 from penbot.sample import LineRequest, SampleOptions, sample_free, sample_lines
 from penbot.strokes import Prime, Strokes
 from penbot.write import default_model_path
@@ -78,6 +79,19 @@ def test_bad_lines_are_retried_then_reported(model):
     opts = SampleOptions(max_steps_per_char=0.0, retries=2)
     line = sample_lines(model, [LineRequest("abcdefghijklmnopqrstuvwxyz", options=opts)])[0]
     assert line.attempts == 3 and "did not finish" in line.problem and not line.ok
+
+
+@pytest.mark.skipif(not default_model_path().is_file(), reason="no shipped model")
+def test_a_line_that_lingers_is_retried_but_never_failed():
+    """Lingering on a letter earns another attempt; on the last attempt the line is kept."""
+    from penbot.write import open_model
+
+    runner = open_model()
+    always = SampleOptions(seed=0, retries=2, rules=LineRules(max_points_on_char=1))  # every letter lingers
+    line = sample_lines(runner, [LineRequest("hello there", options=always)])[0]
+    assert line.attempts == 3 and line.ok
+    never = replace(always, rules=LineRules(max_points_on_char=0))
+    assert sample_lines(runner, [LineRequest("hello there", options=never)])[0].attempts == 1
 
 
 @pytest.mark.parametrize("kwargs", [{"bias": float("nan")}, {"bias": -1}, {"temperature": 0}, {"bias": "x"},
