@@ -46,6 +46,7 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 MAX_TILT = 0.1  # a fitted baseline steeper than this (about 6 degrees) is not trusted
+LETTER_GAP = 0.3  # the gap between pieces with no space between them, times the word gap
 
 
 def _level(points: np.ndarray, owner: np.ndarray, text: str) -> tuple[np.ndarray, float]:
@@ -67,32 +68,45 @@ def _level(points: np.ndarray, owner: np.ndarray, text: str) -> tuple[np.ndarray
     return out, height + slope * x0
 
 
-def join_pieces(pieces: Sequence[tuple[np.ndarray, np.ndarray, str]], fallback_gap: float = 0.5) -> np.ndarray:
+def join_pieces(
+    pieces: Sequence[tuple[np.ndarray, np.ndarray | None, str]],
+    fallback_gap: float = 0.5,
+    spaced: Sequence[bool] | None = None,
+) -> np.ndarray:
     """One line from written pieces: ``(offsets, owner, text)`` each, where ``owner`` is,
     per point, the index in the piece's ``text`` of the character it was written for.
 
     Every piece is levelled (``_level``); each after the first is set on the first one's
     baseline, right of all the ink before it by the median word gap of the pieces
-    (``fallback_gap`` when no piece has one). Sizes are left as written: rescaling by a
+    (``fallback_gap`` when no piece has one), or by a letter gap (``LETTER_GAP`` of it)
+    where ``spaced[k]`` says no space stood before piece ``k``. A piece with no ``owner``
+    is a drawn character (``penbot.glyphs``): placed as drawn, its baseline at y = 0 and its
+    first row the first point's position. Sizes are left as written: rescaling by a
     measured size (x-height, ink band) made more pieces stand out than it evened, because
     the measures follow what the text is.
     """
-    pieces = [p for p in pieces if len(p[0])]
+    if spaced is None:
+        spaced = [True] * len(pieces)
+    kept = [k for k, p in enumerate(pieces) if len(p[0])]
+    pieces, spaced = [pieces[k] for k in kept], [spaced[k] for k in kept]
     if not pieces:
         return np.zeros((0, 3))
     if len(pieces) == 1:
         return pieces[0][0]
-    gaps = [g for off, owner, text in pieces for g in word_gaps(off, owner, text) if g > 0]
+    gaps = [g for off, owner, text in pieces if owner is not None for g in word_gaps(off, owner, text) if g > 0]
     gap = float(np.median(gaps)) if gaps else fallback_gap
     out, right, end, base = [], -np.inf, np.zeros(2), 0.0
     for k, (off, owner, text) in enumerate(pieces):
         own = np.cumsum(off[:, :2], axis=0) - off[0, :2]  # the piece as if it began at the origin
-        own, height = _level(own, owner, text)
+        if owner is None:
+            height = -float(off[0, 1])
+        else:
+            own, height = _level(own, owner, text)
         if k == 0:
             own += off[0, :2]
             base = height + off[0, 1]
         else:
-            own += [right + gap - own[:, 0].min(), base - height]
+            own += [right + (gap if spaced[k] else LETTER_GAP * gap) - own[:, 0].min(), base - height]
             out[-1][-1, 2] = 1.0  # the pen lifts between pieces
         out.append(np.column_stack([np.diff(own, axis=0, prepend=end[None]), off[:, 2]]))
         right, end = max(right, float(own[:, 0].max())), own[-1]

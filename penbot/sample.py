@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from penbot import glyphs
 from penbot.errors import PenbotError
+from penbot.glyphs import split_drawn
+from penbot.handfeatures import hand_features
 from penbot.options import SampleOptions
 from penbot.pieces import join_pieces, split_text
 from penbot.quality import check_line, cut_run_on, lingered, trim_tail
 from penbot.runtime import STATE, Step, StepRunner, as_runner
-from penbot.spacing import widen_word_gaps
+from penbot.spacing import line_band, widen_word_gaps
 from penbot.strokes import Prime, Strokes
 from penbot.text import encode
 from penbot.threads import ThreadPolicy
@@ -292,23 +295,58 @@ def sample_lines(
     for r in requests:
         if not r.text.strip():
             raise PenbotError("cannot write an empty line")
-    pieces = [split_text(r.text, r.options.piece_chars) for r in requests]
-    parts = [replace(r, text=t) for r, texts in zip(requests, pieces, strict=True) for t in texts]
+    plans = [_parts_of(r.text, r.options.piece_chars) for r in requests]
+    parts = [replace(r, text=t) for r, plan in zip(requests, plans, strict=True) for t, drawn, _ in plan if not drawn]
     written = iter(_sample_parts(as_runner(model), parts, progress, reader))
     out = []
-    for r, texts in zip(requests, pieces, strict=True):
-        got = [next(written) for _ in texts]
-        if len(got) == 1:
+    for r, plan in zip(requests, plans, strict=True):
+        got = [None if drawn else next(written) for _, drawn, _ in plan]
+        if len(plan) == 1 and got[0] is not None:
             line = got[0][0]
         else:
-            offsets = join_pieces([(part.strokes.offsets, owner, t)
-                                   for t, (part, owner) in zip(texts, got, strict=True)])
-            problems = dict.fromkeys(part.problem for part, _ in got if part.problem)
-            line = SampledLine(Strokes(offsets), max(part.attempts for part, _ in got), "; ".join(problems))
+            line = _joined(r, plan, got)
         if r.prime is not None:
             line = replace(line, strokes=r.prime.corrected(line.strokes))
         out.append(line)
     return out
+
+
+def _parts_of(text: str, limit: int) -> list[tuple[str, bool, bool]]:
+    """``(text, drawn, spaced)`` of each part a line is made of, in order: pieces the model
+    writes (``penbot.pieces``) and characters drawn for it (``penbot.glyphs``)."""
+    out = []
+    for seg in split_drawn(text):
+        if seg.drawn:
+            out.append((seg.text, True, seg.spaced))
+        else:
+            pieces = split_text(seg.text, limit)
+            out += [(piece, False, seg.spaced if k == 0 else True) for k, piece in enumerate(pieces)]
+    return out
+
+
+def _joined(r: LineRequest, plan: list[tuple[str, bool, bool]],
+            got: list[tuple[SampledLine, np.ndarray] | None]) -> SampledLine:
+    """One line from its written pieces and drawn characters, the drawn ones in the size and
+    slant the pieces were written in."""
+    sizes, slants = [], []
+    for (text, _, _), g in zip(plan, got, strict=True):
+        if g is not None and len(g[0].strokes):
+            band = line_band(g[0].strokes.points, text, g[1])
+            if band is not None:
+                sizes.append(band[1])
+            slants.append(hand_features(g[0].strokes, text).slant_deg)
+    x_height = float(np.median(sizes)) if sizes else glyphs.X_HEIGHT
+    slant = float(np.median(slants)) if slants else 0.0
+    joined = []
+    for k, ((text, _, _), g) in enumerate(zip(plan, got, strict=True)):
+        if g is None:
+            joined.append((glyphs.draw(text, x_height, slant, (r.options.seed, r.key, k)), None, text))
+        else:
+            joined.append((g[0].strokes.offsets, g[1], text))
+    offsets = join_pieces(joined, spaced=[spaced for _, _, spaced in plan])
+    written = [g[0] for g in got if g is not None]
+    problems = dict.fromkeys(part.problem for part in written if part.problem)
+    return SampledLine(Strokes(offsets), max([part.attempts for part in written], default=1), "; ".join(problems))
 
 
 def _sample_parts(

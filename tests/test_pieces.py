@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from penbot.pieces import join_pieces, split_text
+from penbot.glyphs import draw
+from penbot.pieces import LETTER_GAP, join_pieces, split_text
 from penbot.spacing import baseline_fit, word_gaps
 
 
@@ -70,6 +71,22 @@ def test_pieces_are_joined_on_the_first_baseline_with_the_hand_word_gap():
     owner = np.concatenate([first[1], second[1] + 8])
     assert np.allclose(word_gaps(line, owner, "ace cue zoo moon"), 0.6)
 
+
+def test_a_drawn_character_sits_on_the_baseline_a_letter_gap_from_its_unspaced_neighbour():
+    """"ace cue #zoo moon": the '#' (no owner: drawn, baseline at y = 0) after a word gap,
+    the next piece a letter gap after it."""
+    first, second = _piece("ace cue"), _piece("zoo moon", top_first=True)
+    mark = draw("#", 0.5, 0.0, (0,))
+    line = join_pieces([first, (mark, None, "#"), second], spaced=[True, True, False])
+    pts = np.cumsum(line[:, :2], axis=0)
+    one = pts[: len(first[0])]
+    drawn = pts[len(first[0]): len(first[0]) + len(mark)]
+    two = pts[len(first[0]) + len(mark):]
+    assert abs(drawn[:, 1].max() - one[:, 1].max()) < 0.1  # on the first piece's baseline
+    assert np.isclose(drawn[:, 0].min() - one[:, 0].max(), 0.6)  # a word gap before it
+    assert np.isclose(two[:, 0].min() - drawn[:, 0].max(), LETTER_GAP * 0.6)  # a letter gap after it
+    assert np.isclose(two[:, 1].max(), one[:, 1].max())
+    assert line[len(first[0]) + len(mark) - 1, 2] == 1.0
 
 
 def _tilted(piece: tuple[np.ndarray, np.ndarray, str], slope: float) -> tuple[np.ndarray, np.ndarray, str]:

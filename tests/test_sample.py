@@ -94,6 +94,25 @@ def test_a_line_that_lingers_is_retried_but_never_failed():
     assert sample_lines(runner, [LineRequest("hello there", options=never)])[0].attempts == 1
 
 
+def test_the_model_is_never_asked_for_a_hash_it_draws_it_instead(model, monkeypatch):
+    """In the training data '#' marks a crossed-out word: the model scribbles for it."""
+    import penbot.sample as ps
+
+    asked = []
+    real = ps._sample_parts
+
+    def recording(runner, requests, *args):
+        asked.extend(r.text for r in requests)
+        return real(runner, requests, *args)
+
+    monkeypatch.setattr(ps, "_sample_parts", recording)
+    hashed, alone = sample_lines(model, [LineRequest("room #5", options=FAST), LineRequest("#", options=FAST)])
+    assert asked == ["room", "5"]
+    assert len(alone.strokes.to_polylines()) == 4 and alone.ok  # the drawn '#' only
+    written = sample_lines(model, [LineRequest("room", options=FAST), LineRequest("5", options=FAST)])
+    assert len(hashed.strokes) == sum(len(w.strokes) for w in written) + len(alone.strokes)
+
+
 @pytest.mark.parametrize("kwargs", [{"bias": float("nan")}, {"bias": -1}, {"temperature": 0}, {"bias": "x"},
                                     {"seed": -1}, {"seed": 2**32}, {"temperature": float("inf")},
                                     {"piece_chars": -1}, {"piece_chars": 2.5}])

@@ -1,0 +1,47 @@
+"""Characters drawn for the model: where a text is cut around them, and how one is drawn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from penbot import glyphs
+from penbot.glyphs import Segment, draw, split_drawn
+from penbot.strokes import Strokes
+
+
+@pytest.mark.parametrize("text, want", [
+    ("no hash here", [Segment("no hash here", False, False)]),
+    ("Item #4: two", [Segment("Item", False, False), Segment("#", True, True), Segment("4: two", False, False)]),
+    ("#1 priority", [Segment("#", True, False), Segment("1 priority", False, False)]),
+    ("a # b", [Segment("a", False, False), Segment("#", True, True), Segment("b", False, True)]),
+    ("##", [Segment("#", True, False), Segment("#", True, False)]),
+    ("room #", [Segment("room", False, False), Segment("#", True, True)]),
+])
+def test_a_text_is_cut_around_drawn_characters(text, want):
+    assert split_drawn(text) == want
+
+
+def test_a_hash_is_four_strokes_standing_on_the_baseline_in_the_line_size_and_slant():
+    off = draw("#", 0.4, 0.0, (0, 1, 2))
+    assert int((off[:, 2] > 0.5).sum()) == 4 and off[-1, 2] == 1.0
+    pts = np.cumsum(off[:, :2], axis=0)
+    height = glyphs.HEIGHT * 0.4
+    assert abs(pts[:, 1].max()) < 4 * glyphs.JITTER * height  # the bars end on the baseline (y = 0)
+    assert abs(np.ptp(pts[:, 1]) - height) < 4 * glyphs.JITTER * height
+    assert abs(pts[:, 0].min()) < 1e-9  # from x = 0
+
+    def left_bar_lean(o: np.ndarray) -> float:  # the left bar is drawn first, top to bottom
+        p = np.cumsum(o[:, :2], axis=0)
+        return float(p[0, 0] - p[glyphs.POINTS - 1, 0])
+
+    extra = left_bar_lean(draw("#", 0.4, 20.0, (0, 1, 2))) - left_bar_lean(off)
+    assert abs(extra - height * np.tan(np.radians(20.0))) < 0.1 * height  # leans right with the hand
+    assert np.array_equal(off, draw("#", 0.4, 0.0, (0, 1, 2)))  # the same seed draws the same
+    assert not np.allclose(off, draw("#", 0.4, 0.0, (0, 1, 3)))
+    assert len(Strokes(off).to_polylines()) == 4
+
+
+def test_only_known_characters_are_drawn():
+    with pytest.raises(ValueError):
+        draw("@", 0.4, 0.0, (0,))
