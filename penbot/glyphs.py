@@ -2,9 +2,11 @@
 
 IAM-OnDB's transcriptions use ``#`` for a word the writer crossed out, so the model learned
 ``#`` as a scribble as wide as a word: "Item #4" came out as "Item nadh" and a short line
-with a ``#`` often failed every attempt. Such a character is cut out of the text the model
-writes and drawn here instead, as a hand draws it (four strokes), then set in the line
-like a piece of it (``penbot.pieces``).
+with a ``#`` often failed every attempt. ``[ ] & * /`` are in a few training lines each
+(1-3) and ``+ %`` in about ten, and come out as scribbles or other letters ("50%" read
+"Sc", "A&B" a crossed-out blot). Such a character is cut out of the text the model writes
+and drawn here instead, in the strokes a hand draws it with, then set in the line like a
+piece of it (``penbot.pieces``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,53 @@ import numpy as np
 
 __all__ = ["DRAWN", "Segment", "split_drawn", "draw"]
 
-DRAWN = "#"
-HEIGHT = 1.35  # a drawn character's height, times the line's x-height (``spacing.line_band``)
+DRAWN = "#%&*+/[]"
+JITTER = 0.05  # how far each control point wanders, times the x-height
+POINTS = 6  # points per straight segment
 X_HEIGHT = 0.42  # the x-height of a line with no written piece to measure (style 1's median)
-WIDTH = 0.8  # its width, times its height
-JITTER = 0.04  # how far each stroke end wanders, times its height
-POINTS = 6  # points per stroke
+
+
+def _ring(cx: float, cy: float, r: float, start_deg: float = 100.0) -> np.ndarray:
+    """A small circle drawn counter-clockwise on the page, as a pen draws an o."""
+    a = np.radians(start_deg + np.linspace(0.0, 370.0, 14))
+    return np.column_stack([cx + r * np.cos(a), cy + r * np.sin(a)])
+
+
+# Each character as strokes of control points (x right, y up, in x-heights from the
+# baseline at y = 0), in the order a hand draws them. Characters the training lines hold
+# a handful of times or use as markup (IAM's ``#`` is a crossed-out word), each drawn
+# the way a printed hand writes it; curves (True) are smoothed, straight strokes are not.
+_SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
+    "#": (False, (np.array([[0.38, 1.35], [0.27, 0.0]]), np.array([[0.81, 1.35], [0.7, 0.0]]),
+                  np.array([[0.0, 0.92], [1.08, 0.92]]), np.array([[0.0, 0.43], [1.08, 0.43]]))),
+    "[": (False, (np.array([[0.45, 1.85], [0.1, 1.85], [0.1, -0.35], [0.45, -0.35]]),)),
+    "]": (False, (np.array([[0.0, 1.85], [0.35, 1.85], [0.35, -0.35], [0.0, -0.35]]),)),
+    "/": (False, (np.array([[0.75, 1.75], [0.0, -0.25]]),)),
+    "+": (False, (np.array([[0.0, 0.5], [0.9, 0.5]]), np.array([[0.45, 0.95], [0.45, 0.05]]))),
+    "*": (False, tuple(np.array([[0.35 - 0.32 * np.cos(a), 1.3 - 0.32 * np.sin(a)],
+                                 [0.35 + 0.32 * np.cos(a), 1.3 + 0.32 * np.sin(a)]])
+                       for a in np.radians([90.0, 30.0, 150.0]))),
+    "%": (True, (_ring(0.28, 1.3, 0.2), np.array([[1.0, 1.6], [0.0, 0.0]]), _ring(0.78, 0.3, 0.2))),
+    "&": (True, (np.array([[1.1, 0.0], [0.75, 0.48], [0.4, 1.14], [0.3, 1.56], [0.45, 1.92], [0.68, 1.7],
+                           [0.55, 1.26], [0.15, 0.84], [0.0, 0.42], [0.12, 0.05], [0.45, -0.02],
+                           [0.78, 0.26], [0.98, 0.72]]),)),
+}
+
+
+def _straight(points: np.ndarray) -> np.ndarray:
+    """``POINTS`` points along each straight segment between the control points."""
+    t = np.linspace(0.0, 1.0, POINTS)[:-1, None]
+    inner = [a + t * (b - a) for a, b in zip(points[:-1], points[1:], strict=True)]
+    return np.vstack([*inner, points[-1:]])
+
+
+def _smooth(points: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Chaikin's corner cutting: a curve through the control points' hull, ends kept."""
+    for _ in range(rounds):
+        q = 0.75 * points[:-1] + 0.25 * points[1:]
+        r = 0.25 * points[:-1] + 0.75 * points[1:]
+        points = np.vstack([points[:1], np.column_stack([q, r]).reshape(-1, 2), points[-1:]])
+    return points
 
 
 @dataclass(frozen=True)
@@ -55,23 +98,18 @@ def split_drawn(text: str) -> list[Segment]:
 def draw(char: str, x_height: float, slant_deg: float, seed: tuple[int, ...]) -> np.ndarray:
     """Offsets ``(dx, dy, pen_up)`` of ``char`` standing on the baseline y = 0 (y grows
     downward) from x = 0; the first row holds the first point's position from there.
-    ``seed`` fixes the small wander of the stroke ends, so the same line draws the same."""
-    if char != "#":
+    ``seed`` fixes the small wander of the control points, so the same line draws the same."""
+    if char not in _SHAPES:
         raise ValueError(f"no drawing for {char!r}")
-    h = HEIGHT * x_height
-    w = WIDTH * h
+    curved, shapes = _SHAPES[char]
     rng = np.random.default_rng([*(s & 0xFFFFFFFF for s in seed), zlib.crc32(char.encode())])
-    ends = np.array([
-        [[0.35 * w, -h], [0.25 * w, 0.0]],  # the left bar, top to bottom
-        [[0.75 * w, -h], [0.65 * w, 0.0]],  # the right bar
-        [[0.0, -0.68 * h], [w, -0.68 * h]],  # the upper crossbar, left to right
-        [[0.0, -0.32 * h], [w, -0.32 * h]],  # the lower crossbar
-    ]) + rng.normal(0.0, JITTER * h, (4, 2, 2))
-    t = np.linspace(0.0, 1.0, POINTS)[:, None]
-    strokes = [a + t * (b - a) for a, b in ends]
-    shear = np.tan(np.radians(slant_deg))
+    strokes = []
+    for shape in shapes:
+        pts = shape + rng.normal(0.0, JITTER, shape.shape)
+        pts = _smooth(pts) if curved and len(pts) > 2 else _straight(pts)
+        strokes.append(pts * [x_height, -x_height])  # y grows downward on the page
     points = np.concatenate(strokes)
-    points[:, 0] -= points[:, 1] * shear  # y is negative above the baseline: the top leans right
+    points[:, 0] -= points[:, 1] * np.tan(np.radians(slant_deg))  # above the baseline (y < 0) leans right
     points[:, 0] -= points[:, 0].min()
     lifts = np.zeros(len(points))
     lifts[np.cumsum([len(s) for s in strokes]) - 1] = 1.0

@@ -46,6 +46,7 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 MAX_TILT = 0.1  # a fitted baseline steeper than this (about 6 degrees) is not trusted
+_ON_BASELINE = frozenset("ABCDEFGHIKLMNOPRSTUVWXYZ0123456789abcdehiklmnorstuvwxz!?")
 LETTER_GAP = 0.3  # the gap between pieces with no space between them, times the word gap
 
 
@@ -55,12 +56,18 @@ def _level(points: np.ndarray, owner: np.ndarray, text: str) -> tuple[np.ndarray
     A piece written after a style sample starts a little high and drifts down (about 1.3
     degrees on the shipped styles), so pieces matched by their median baseline meet with a
     step; level pieces meet cleanly. Without enough plain letters to fit a baseline the
-    piece is left as it is and placed by the median height of its plain letters.
+    piece is left as it is and placed by the median height of its plain letters' bottoms
+    (or, with too few of them, of the characters that stand on the baseline).
     """
     fit = baseline_fit(points, text, owner)
     if fit is None or abs(fit[1]) > MAX_TILT:
         band = line_band(points, text, owner)
-        return points, band[0] if band is not None else float(np.median(points[:, 1]))
+        if band is not None:
+            return points, band[0]
+        # capitals and digits ("QUIZ NIGHT", "50"): the bottoms of what stands on the baseline
+        bottoms = [points[owner == j, 1].max() for j, c in enumerate(text)
+                   if c in _ON_BASELINE and (owner == j).sum() >= 3]
+        return points, float(np.median(bottoms)) if bottoms else float(np.median(points[:, 1]))
     height, slope = fit
     x0 = float(points[0, 0])
     out = points.copy()

@@ -25,10 +25,11 @@ def test_a_text_is_cut_around_drawn_characters(text, want):
 def test_a_hash_is_four_strokes_standing_on_the_baseline_in_the_line_size_and_slant():
     off = draw("#", 0.4, 0.0, (0, 1, 2))
     assert int((off[:, 2] > 0.5).sum()) == 4 and off[-1, 2] == 1.0
+    assert len(Strokes(off).to_polylines()) == 4
     pts = np.cumsum(off[:, :2], axis=0)
-    height = glyphs.HEIGHT * 0.4
-    assert abs(pts[:, 1].max()) < 4 * glyphs.JITTER * height  # the bars end on the baseline (y = 0)
-    assert abs(np.ptp(pts[:, 1]) - height) < 4 * glyphs.JITTER * height
+    wander = 4 * glyphs.JITTER * 0.4
+    assert abs(pts[:, 1].max()) < wander  # the bars end on the baseline (y = 0, down the page)
+    assert abs(np.ptp(pts[:, 1]) - 1.35 * 0.4) < 2 * wander  # 1.35 x-heights tall
     assert abs(pts[:, 0].min()) < 1e-9  # from x = 0
 
     def left_bar_lean(o: np.ndarray) -> float:  # the left bar is drawn first, top to bottom
@@ -36,10 +37,24 @@ def test_a_hash_is_four_strokes_standing_on_the_baseline_in_the_line_size_and_sl
         return float(p[0, 0] - p[glyphs.POINTS - 1, 0])
 
     extra = left_bar_lean(draw("#", 0.4, 20.0, (0, 1, 2))) - left_bar_lean(off)
-    assert abs(extra - height * np.tan(np.radians(20.0))) < 0.1 * height  # leans right with the hand
+    assert abs(extra - 1.35 * 0.4 * np.tan(np.radians(20.0))) < wander  # leans right with the hand
     assert np.array_equal(off, draw("#", 0.4, 0.0, (0, 1, 2)))  # the same seed draws the same
     assert not np.allclose(off, draw("#", 0.4, 0.0, (0, 1, 3)))
-    assert len(Strokes(off).to_polylines()) == 4
+
+
+@pytest.mark.parametrize("char, strokes, low, high", [
+    ("[", 1, -0.35, 1.85), ("]", 1, -0.35, 1.85), ("/", 1, -0.25, 1.75), ("+", 2, 0.05, 0.95),
+    ("*", 3, 0.98, 1.62), ("%", 3, 0.0, 1.6), ("&", 1, -0.02, 1.92),
+])
+def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, strokes, low, high):
+    """Brackets and the slash reach below the baseline, '+' sits on the x-height, '*' above it."""
+    x_height = 0.5
+    off = draw(char, x_height, 0.0, (7,))
+    assert len(Strokes(off).to_polylines()) == strokes
+    y_up = -np.cumsum(off[:, 1]) / x_height  # in x-heights above the baseline
+    wander = 4 * glyphs.JITTER
+    assert abs(y_up.min() - low) < wander and abs(y_up.max() - high) < wander
+    assert set(glyphs.DRAWN) == set("#[]/+*%&")
 
 
 def test_only_known_characters_are_drawn():

@@ -89,6 +89,16 @@ def test_a_drawn_character_sits_on_the_baseline_a_letter_gap_from_its_unspaced_n
     assert line[len(first[0]) + len(mark) - 1, 2] == 1.0
 
 
+def test_a_piece_of_capitals_or_digits_stands_on_the_baseline():
+    """No plain letters to fit ("QUIZ NIGHT", "50"): placed by the bottoms of what stands on
+    the baseline, not by the middle of its ink (which set it half a letter high)."""
+    first, caps = _piece("ace cue"), _piece("ZOO MOO", top_first=True)
+    line = join_pieces([first, caps])
+    pts = np.cumsum(line[:, :2], axis=0)
+    one, two = pts[: len(first[0])], pts[len(first[0]):]
+    assert np.isclose(two[:, 1].max(), one[:, 1].max())
+
+
 def _tilted(piece: tuple[np.ndarray, np.ndarray, str], slope: float) -> tuple[np.ndarray, np.ndarray, str]:
     off, owner, text = piece
     pts = np.cumsum(off[:, :2], axis=0)
