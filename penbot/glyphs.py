@@ -4,9 +4,9 @@ IAM-OnDB's transcriptions use ``#`` for a word the writer crossed out, so the mo
 ``#`` as a scribble as wide as a word: "Item #4" came out as "Item nadh" and a short line
 with a ``#`` often failed every attempt. ``[ ] & * /`` are in a few training lines each
 (1-3) and ``+ %`` in about ten, and come out as scribbles or other letters ("50%" read
-"Sc", "A&B" a crossed-out blot). Such a character is cut out of the text the model writes
-and drawn here instead, in the strokes a hand draws it with, then set in the line like a
-piece of it (``penbot.pieces``).
+"Sc", "A&B" a crossed-out blot); ``= @`` are in none, so the alphabet lacks them. Such a
+character is cut out of the text the model writes and drawn here instead, in the strokes
+a hand draws it with, then set in the line like a piece of it (``penbot.pieces``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DRAWN", "Segment", "split_drawn", "draw"]
+__all__ = ["DRAWN", "EXTRA", "Segment", "split_drawn", "draw", "writable"]
 
-DRAWN = "#%&*+/[]"
+EXTRA = "=@"  # drawn though the model's alphabet lacks them (the training lines have none)
+DRAWN = "#%&*+/[]" + EXTRA
 JITTER = 0.05  # how far each control point wanders, times the x-height
 POINTS = 6  # points per straight segment
 X_HEIGHT = 0.42  # the x-height of a line with no written piece to measure (style 1's median)
@@ -49,6 +50,11 @@ _SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
     "&": (True, (np.array([[1.1, 0.0], [0.75, 0.48], [0.4, 1.14], [0.3, 1.56], [0.45, 1.92], [0.68, 1.7],
                            [0.55, 1.26], [0.15, 0.84], [0.0, 0.42], [0.12, 0.05], [0.45, -0.02],
                            [0.78, 0.26], [0.98, 0.72]]),)),
+    "=": (False, (np.array([[0.0, 0.72], [0.85, 0.72]]), np.array([[0.0, 0.3], [0.85, 0.3]]))),
+    "@": (True, (np.array([[1.0, 0.95], [0.75, 1.02], [0.5, 0.82], [0.45, 0.5], [0.6, 0.3], [0.85, 0.35],
+                           [1.0, 0.62], [1.02, 0.98], [1.05, 0.3], [1.3, 0.3], [1.48, 0.75], [1.32, 1.22],
+                           [0.85, 1.45], [0.35, 1.28], [0.06, 0.8], [0.14, 0.22], [0.55, -0.12],
+                           [1.05, -0.1], [1.32, 0.04]]),)),
 }
 
 
@@ -75,6 +81,11 @@ class Segment:
     text: str
     drawn: bool
     spaced: bool  # a space separates it from the segment before
+
+
+def writable(alphabet: str) -> str:
+    """Every character a line may hold: the model's ``alphabet`` and the drawn ones."""
+    return alphabet + "".join(c for c in DRAWN if c not in alphabet)
 
 
 def split_drawn(text: str) -> list[Segment]:

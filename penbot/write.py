@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from penbot.errors import PenbotError
+from penbot.glyphs import writable
 from penbot.layout import drive_layouts, layout_text
 from penbot.options import WriteOptions
 from penbot.page import PageDrawing
@@ -87,7 +88,7 @@ def write_documents(
     gens, gen_doc = [], []
     for i, (text, opt) in enumerate(zip(texts, options, strict=True)):
         try:
-            body, notices, style = _prepare(text, opt, model.cfg.alphabet)
+            body, notices, style = _prepare(text, opt, writable(model.cfg.alphabet))
         except PenbotError as exc:
             results[i] = exc
             continue

@@ -86,6 +86,12 @@ def test_unknown_characters_hint_names_the_flag_only_where_it_exists(tmp_path: P
     assert not (tmp_path / "x.svg").exists()
 
 
+def test_characters_drawn_for_the_model_are_written_though_its_alphabet_lacks_them(
+        tmp_path: Path, tiny_model: Path) -> None:
+    assert _cli("write", "jo@example.com: 1 + 2 = 3", "--model", tiny_model, "--out", tmp_path / "x.svg") == 0
+    assert (tmp_path / "x.svg").is_file()
+
+
 def test_write_reports_the_lines_on_its_pages(tmp_path: Path, tiny_model: Path, capsys) -> None:
     """The summary counts lines on the pages (not paragraph gaps, not lines re-written to fit)."""
     text = "A first paragraph of a few words.\n\nA second one, written after a gap, a little longer than that."

@@ -217,6 +217,8 @@ def test_folded_and_unwritable_characters_are_pointed_at(client):
     assert start["marks"] == [{"position": 2, "char": "\u20ac", "to": None}]
     _, job = _write(client, "ab\u20acc", {"drop_unknown": True})
     assert job["state"] == "done"
+    start, job = _write(client, "a@b = c")  # drawn, not folded: nothing to point at
+    assert job["state"] == "done" and start["marks"] == []
 
 
 def test_a_newer_preview_cancels_the_older(client, monkeypatch):

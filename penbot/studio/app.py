@@ -52,6 +52,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from penbot.errors import PenbotError
+from penbot.glyphs import writable
 from penbot.options import (
     MAX_SEED,
     ROW_SETTINGS,
@@ -455,7 +456,7 @@ async def start_write(request: Request) -> JSONResponse:
         raise BadRequest("page must be a string id")
     board: JobBoard = request.app.state.board
     job = board.submit(page)
-    marks = character_marks(text, request.app.state.model.cfg.alphabet)
+    marks = character_marks(text, writable(request.app.state.model.cfg.alphabet))
     return JSONResponse({"job": job.id, "marks": marks}, status_code=202,
                         background=BackgroundTask(board.run, job, _write_work(request.app, text, settings)))
 
