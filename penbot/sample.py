@@ -19,7 +19,7 @@ import numpy as np
 
 from penbot import glyphs
 from penbot.errors import PenbotError
-from penbot.glyphs import split_drawn
+from penbot.glyphs import Segment, split_drawn
 from penbot.handfeatures import hand_features
 from penbot.options import SampleOptions
 from penbot.pieces import join_pieces, split_text
@@ -288,7 +288,8 @@ def sample_lines(
     that reads worse than that is re-sampled too, and the best-read attempt is kept
     (whisper's decode-with-fallback, with a recogniser as the judge). A line longer than
     ``options.piece_chars`` is written in pieces (``penbot.pieces``), each after the line's
-    style sample, and each checked, re-sampled and read on its own.
+    style sample, and each checked, re-sampled and read on its own. Characters the model
+    cannot write (``penbot.glyphs``) are cut out of what it is asked and drawn instead.
     """
     if not requests:
         return []
@@ -296,11 +297,12 @@ def sample_lines(
         if not r.text.strip():
             raise PenbotError("cannot write an empty line")
     plans = [_parts_of(r.text, r.options.piece_chars) for r in requests]
-    parts = [replace(r, text=t) for r, plan in zip(requests, plans, strict=True) for t, drawn, _ in plan if not drawn]
+    parts = [replace(r, text=seg.text)
+             for r, plan in zip(requests, plans, strict=True) for seg in plan if not seg.drawn]
     written = iter(_sample_parts(as_runner(model), parts, progress, reader))
     out = []
     for r, plan in zip(requests, plans, strict=True):
-        got = [None if drawn else next(written) for _, drawn, _ in plan]
+        got = [None if seg.drawn else next(written) for seg in plan]
         if len(plan) == 1 and got[0] is not None:
             line = got[0][0]
         else:
@@ -311,39 +313,39 @@ def sample_lines(
     return out
 
 
-def _parts_of(text: str, limit: int) -> list[tuple[str, bool, bool]]:
-    """``(text, drawn, spaced)`` of each part a line is made of, in order: pieces the model
-    writes (``penbot.pieces``) and characters drawn for it (``penbot.glyphs``)."""
+def _parts_of(text: str, limit: int) -> list[Segment]:
+    """The parts a line is made of, in order: pieces the model writes (``penbot.pieces``)
+    and characters drawn for it (``penbot.glyphs``)."""
     out = []
     for seg in split_drawn(text):
         if seg.drawn:
-            out.append((seg.text, True, seg.spaced))
+            out.append(seg)
         else:
             pieces = split_text(seg.text, limit)
-            out += [(piece, False, seg.spaced if k == 0 else True) for k, piece in enumerate(pieces)]
+            out += [Segment(piece, False, seg.spaced if k == 0 else True) for k, piece in enumerate(pieces)]
     return out
 
 
-def _joined(r: LineRequest, plan: list[tuple[str, bool, bool]],
+def _joined(r: LineRequest, plan: list[Segment],
             got: list[tuple[SampledLine, np.ndarray] | None]) -> SampledLine:
     """One line from its written pieces and drawn characters, the drawn ones in the size and
     slant the pieces were written in."""
     sizes, slants = [], []
-    for (text, _, _), g in zip(plan, got, strict=True):
+    for seg, g in zip(plan, got, strict=True):
         if g is not None and len(g[0].strokes):
-            band = line_band(g[0].strokes.points, text, g[1])
+            band = line_band(g[0].strokes.points, seg.text, g[1])
             if band is not None:
                 sizes.append(band[1])
-            slants.append(hand_features(g[0].strokes, text).slant_deg)
+            slants.append(hand_features(g[0].strokes, seg.text).slant_deg)
     x_height = float(np.median(sizes)) if sizes else glyphs.X_HEIGHT
     slant = float(np.median(slants)) if slants else 0.0
     joined = []
-    for k, ((text, _, _), g) in enumerate(zip(plan, got, strict=True)):
+    for k, (seg, g) in enumerate(zip(plan, got, strict=True)):
         if g is None:
-            joined.append((glyphs.draw(text, x_height, slant, (r.options.seed, r.key, k)), None, text))
+            joined.append((glyphs.draw(seg.text, x_height, slant, (r.options.seed, r.key, k)), None, seg.text))
         else:
-            joined.append((g[0].strokes.offsets, g[1], text))
-    offsets = join_pieces(joined, spaced=[spaced for _, _, spaced in plan])
+            joined.append((g[0].strokes.offsets, g[1], seg.text))
+    offsets = join_pieces(joined, spaced=[seg.spaced for seg in plan])
     written = [g[0] for g in got if g is not None]
     problems = dict.fromkeys(part.problem for part in written if part.problem)
     return SampledLine(Strokes(offsets), max([part.attempts for part in written], default=1), "; ".join(problems))
