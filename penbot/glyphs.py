@@ -4,7 +4,7 @@ IAM-OnDB's transcriptions use ``#`` for a word the writer crossed out, so the mo
 ``#`` as a scribble as wide as a word: "Item #4" came out as "Item nadh" and a short line
 with a ``#`` often failed every attempt. ``[ ] & * /`` are in a few training lines each
 (1-3) and ``+ %`` in about ten, and come out as scribbles or other letters ("50%" read
-"Sc", "A&B" a crossed-out blot); ``= @`` are in none, so the alphabet lacks them. Such a
+"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < >`` are in none, so the alphabet lacks them. Such a
 character is cut out of the text the model writes and drawn here instead, in the strokes
 a hand draws it with, then set in the line like a piece of it (``penbot.pieces``).
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["DRAWN", "EXTRA", "Segment", "split_drawn", "draw", "writable"]
 
-EXTRA = "=@"  # drawn though the model's alphabet lacks them (the training lines have none)
+EXTRA = "=@$\u00a3\u20ac<>"  # drawn though the model's alphabet lacks them (no training line has them)
 DRAWN = "#%&*+/[]" + EXTRA
 JITTER = 0.05  # how far each control point wanders, times the x-height
 POINTS = 6  # points per straight segment
@@ -55,6 +55,15 @@ _SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
                            [1.0, 0.62], [1.02, 0.98], [1.05, 0.3], [1.3, 0.3], [1.48, 0.75], [1.32, 1.22],
                            [0.85, 1.45], [0.35, 1.28], [0.06, 0.8], [0.14, 0.22], [0.55, -0.12],
                            [1.05, -0.1], [1.32, 0.04]]),)),
+    "$": (True, (np.array([[0.78, 1.32], [0.45, 1.5], [0.1, 1.32], [0.14, 0.95], [0.45, 0.78], [0.76, 0.55],
+                           [0.8, 0.2], [0.45, 0.0], [0.05, 0.15]]), np.array([[0.45, 1.75], [0.42, -0.2]]))),
+    "\u00a3": (True, (np.array([[0.85, 1.4], [0.65, 1.6], [0.38, 1.52], [0.3, 1.1], [0.34, 0.6], [0.3, 0.22],
+                                [0.1, 0.0], [0.5, 0.0], [0.92, 0.0]]), np.array([[0.05, 0.78], [0.62, 0.78]]))),
+    "\u20ac": (True, (np.array([[0.98, 1.35], [0.72, 1.6], [0.35, 1.45], [0.15, 0.8], [0.32, 0.12], [0.7, 0.0],
+                                [0.98, 0.22]]), np.array([[0.0, 0.98], [0.68, 0.98]]),
+                      np.array([[0.0, 0.62], [0.62, 0.62]]))),
+    "<": (False, (np.array([[0.7, 1.0], [0.05, 0.5], [0.7, 0.0]]),)),
+    ">": (False, (np.array([[0.05, 1.0], [0.7, 0.5], [0.05, 0.0]]),)),
 }
 
 

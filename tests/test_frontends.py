@@ -88,7 +88,8 @@ def test_unknown_characters_hint_names_the_flag_only_where_it_exists(tmp_path: P
 
 def test_characters_drawn_for_the_model_are_written_though_its_alphabet_lacks_them(
         tmp_path: Path, tiny_model: Path) -> None:
-    assert _cli("write", "jo@example.com: 1 + 2 = 3", "--model", tiny_model, "--out", tmp_path / "x.svg") == 0
+    assert _cli("write", "jo@example.com: 1 + 2 = 3, $4 < \u00a35 > \u20ac6", "--model", tiny_model,
+                "--out", tmp_path / "x.svg") == 0
     assert (tmp_path / "x.svg").is_file()
 
 
