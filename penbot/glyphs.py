@@ -4,7 +4,7 @@ IAM-OnDB's transcriptions use ``#`` for a word the writer crossed out, so the mo
 ``#`` as a scribble as wide as a word: "Item #4" came out as "Item nadh" and a short line
 with a ``#`` often failed every attempt. ``[ ] & * /`` are in a few training lines each
 (1-3) and ``+ %`` in about ten, and come out as scribbles or other letters ("50%" read
-"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < >`` are in none, so the alphabet lacks them. Such a
+"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < > _`` are in none, so the alphabet lacks them. Such a
 character is cut out of the text the model writes and drawn here instead, in the strokes
 a hand draws it with, then set in the line like a piece of it (``penbot.pieces``).
 """
@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["DRAWN", "EXTRA", "Segment", "split_drawn", "draw", "writable"]
 
-EXTRA = "=@$\u00a3\u20ac<>"  # drawn though the model's alphabet lacks them (no training line has them)
+EXTRA = "=@$\u00a3\u20ac<>_"  # drawn though the model's alphabet lacks them (no training line has them)
 DRAWN = "#%&*+/[]" + EXTRA
 JITTER = 0.05  # how far each control point wanders, times the x-height
 POINTS = 6  # points per straight segment
@@ -64,6 +64,7 @@ _SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
                       np.array([[0.0, 0.62], [0.62, 0.62]]))),
     "<": (False, (np.array([[0.7, 1.0], [0.05, 0.5], [0.7, 0.0]]),)),
     ">": (False, (np.array([[0.05, 1.0], [0.7, 0.5], [0.05, 0.0]]),)),
+    "_": (False, (np.array([[0.0, -0.3], [0.9, -0.3]]),)),
 }
 
 

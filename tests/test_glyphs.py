@@ -46,7 +46,7 @@ def test_a_hash_is_four_strokes_standing_on_the_baseline_in_the_line_size_and_sl
     ("[", 1, -0.35, 1.85), ("]", 1, -0.35, 1.85), ("/", 1, -0.25, 1.75), ("+", 2, 0.05, 0.95),
     ("*", 3, 0.98, 1.62), ("%", 3, 0.0, 1.6), ("&", 1, -0.02, 1.92), ("=", 2, 0.3, 0.72),
     ("@", 1, -0.12, 1.45), ("$", 2, -0.2, 1.75), ("\u00a3", 2, 0.0, 1.6), ("\u20ac", 3, 0.0, 1.6),
-    ("<", 1, 0.0, 1.0), (">", 1, 0.0, 1.0),
+    ("<", 1, 0.0, 1.0), (">", 1, 0.0, 1.0), ("_", 1, -0.3, -0.3),
 ])
 def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, strokes, low, high):
     """Brackets and the slash reach below the baseline, '+' sits on the x-height, '*' above it."""
@@ -56,11 +56,11 @@ def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, stroke
     y_up = -np.cumsum(off[:, 1]) / x_height  # in x-heights above the baseline
     wander = 4 * glyphs.JITTER
     assert abs(y_up.min() - low) < wander and abs(y_up.max() - high) < wander
-    assert set(glyphs.DRAWN) == set("#[]/+*%&=@$\u00a3\u20ac<>")
+    assert set(glyphs.DRAWN) == set("#[]/+*%&=@$\u00a3\u20ac<>_")
 
 
 def test_a_line_may_hold_the_drawn_characters_the_alphabet_lacks():
-    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>"
+    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_"
 
 
 def test_only_known_characters_are_drawn():
