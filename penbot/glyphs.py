@@ -2,11 +2,12 @@
 
 IAM-OnDB's transcriptions use ``#`` for a word the writer crossed out, so the model learned
 ``#`` as a scribble as wide as a word: "Item #4" came out as "Item nadh" and a short line
-with a ``#`` often failed every attempt. ``[ ] & * /`` are in a few training lines each
-(1-3) and ``+ %`` in about ten, and come out as scribbles or other letters ("50%" read
-"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < > _`` are in none, so the alphabet lacks them. Such a
-character is cut out of the text the model writes and drawn here instead, in the strokes
-a hand draws it with, then set in the line like a piece of it (``penbot.pieces``).
+with a ``#`` often failed every attempt. ``[ ] & * /`` occur 1-3 times in the training
+lines and ``+ %`` about ten times, and come out as scribbles or other letters ("50%" read
+"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < > _`` are in none, so the alphabet lacks
+them. Capital Q, X and Z occur 18, 4 and 7 times ("QUIZ", "XRAY" came out as scribbles).
+Such a character is cut out of the text the model writes and drawn here instead, in the
+strokes a hand draws it with, then set in the line like a piece of it (``penbot.pieces``).
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ import numpy as np
 __all__ = ["DRAWN", "EXTRA", "Segment", "split_drawn", "draw", "writable"]
 
 EXTRA = "=@$\u00a3\u20ac<>_"  # drawn though the model's alphabet lacks them (no training line has them)
-DRAWN = "#%&*+/[]" + EXTRA
+DRAWN = "#%&*+/[]" + EXTRA + "QXZ"  # capitals stand 2 x-heights tall, as the model writes them
 JITTER = 0.05  # how far each control point wanders, times the x-height
 POINTS = 6  # points per straight segment
 X_HEIGHT = 0.42  # the x-height of a line with no written piece to measure (style 1's median)
 
 
-def _ring(cx: float, cy: float, r: float, start_deg: float = 100.0) -> np.ndarray:
-    """A small circle drawn counter-clockwise on the page, as a pen draws an o."""
-    a = np.radians(start_deg + np.linspace(0.0, 370.0, 14))
-    return np.column_stack([cx + r * np.cos(a), cy + r * np.sin(a)])
+def _ring(cx: float, cy: float, rx: float, ry: float | None = None) -> np.ndarray:
+    """A circle (or an upright ellipse) drawn counter-clockwise from near its top, as a pen draws an O."""
+    a = np.radians(100.0 + np.linspace(0.0, 370.0, 14))
+    return np.column_stack([cx + rx * np.cos(a), cy + (rx if ry is None else ry) * np.sin(a)])
 
 
 # Each character as strokes of control points (x right, y up, in x-heights from the
@@ -65,6 +66,9 @@ _SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
     "<": (False, (np.array([[0.7, 1.0], [0.05, 0.5], [0.7, 0.0]]),)),
     ">": (False, (np.array([[0.05, 1.0], [0.7, 0.5], [0.05, 0.0]]),)),
     "_": (False, (np.array([[0.0, -0.3], [0.9, -0.3]]),)),
+    "X": (False, (np.array([[0.0, 2.0], [1.0, 0.0]]), np.array([[1.0, 2.0], [0.0, 0.0]]))),
+    "Z": (False, (np.array([[0.05, 2.0], [1.0, 2.0], [0.0, 0.0], [1.0, 0.0]]),)),
+    "Q": (True, (_ring(0.62, 1.0, 0.62, 1.0), np.array([[0.75, 0.4], [1.3, -0.15]]))),
 }
 
 

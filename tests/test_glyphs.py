@@ -47,20 +47,22 @@ def test_a_hash_is_four_strokes_standing_on_the_baseline_in_the_line_size_and_sl
     ("*", 3, 0.98, 1.62), ("%", 3, 0.0, 1.6), ("&", 1, -0.02, 1.92), ("=", 2, 0.3, 0.72),
     ("@", 1, -0.12, 1.45), ("$", 2, -0.2, 1.75), ("\u00a3", 2, 0.0, 1.6), ("\u20ac", 3, 0.0, 1.6),
     ("<", 1, 0.0, 1.0), (">", 1, 0.0, 1.0), ("_", 1, -0.3, -0.3),
+    ("X", 2, 0.0, 2.0), ("Z", 1, 0.0, 2.0), ("Q", 2, -0.15, 2.0),
 ])
 def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, strokes, low, high):
-    """Brackets and the slash reach below the baseline, '+' sits on the x-height, '*' above it."""
+    """Brackets and the slash reach below the baseline, '+' sits on the x-height, '*' above it,
+    capitals stand two x-heights tall."""
     x_height = 0.5
     off = draw(char, x_height, 0.0, (7,))
     assert len(Strokes(off).to_polylines()) == strokes
     y_up = -np.cumsum(off[:, 1]) / x_height  # in x-heights above the baseline
     wander = 4 * glyphs.JITTER
     assert abs(y_up.min() - low) < wander and abs(y_up.max() - high) < wander
-    assert set(glyphs.DRAWN) == set("#[]/+*%&=@$\u00a3\u20ac<>_")
+    assert set(glyphs.DRAWN) == set("#[]/+*%&=@$\u00a3\u20ac<>_QXZ")
 
 
 def test_a_line_may_hold_the_drawn_characters_the_alphabet_lacks():
-    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_"
+    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_QXZ"
 
 
 def test_only_known_characters_are_drawn():
