@@ -109,8 +109,8 @@ def split_drawn(text: str) -> list[Segment]:
         return [Segment(text, False, False)]
     out: list[Segment] = []
     spaced = False
-    for run in re.split(f"([{re.escape(DRAWN)}])", text):
-        if run in DRAWN and run:
+    for k, run in enumerate(re.split(f"([{re.escape(DRAWN)}])", text)):
+        if k % 2:  # the captured separators: one drawn character each
             out.append(Segment(run, True, spaced))
             spaced = False
             continue

@@ -330,15 +330,8 @@ def _joined(r: LineRequest, plan: list[Segment],
             got: list[tuple[SampledLine, np.ndarray] | None]) -> SampledLine:
     """One line from its written pieces and drawn characters, the drawn ones in the size and
     slant the pieces were written in."""
-    sizes, slants = [], []
-    for seg, g in zip(plan, got, strict=True):
-        if g is not None and len(g[0].strokes):
-            band = line_band(g[0].strokes.points, seg.text, g[1])
-            if band is not None:
-                sizes.append(band[1])
-            slants.append(hand_features(g[0].strokes, seg.text).slant_deg)
-    x_height = float(np.median(sizes)) if sizes else glyphs.X_HEIGHT
-    slant = float(np.median(slants)) if slants else 0.0
+    if any(seg.drawn for seg in plan):
+        x_height, slant = _hand_size(plan, got)
     joined = []
     for k, (seg, g) in enumerate(zip(plan, got, strict=True)):
         if g is None:
@@ -349,6 +342,18 @@ def _joined(r: LineRequest, plan: list[Segment],
     written = [g[0] for g in got if g is not None]
     problems = dict.fromkeys(part.problem for part in written if part.problem)
     return SampledLine(Strokes(offsets), max([part.attempts for part in written], default=1), "; ".join(problems))
+
+
+def _hand_size(plan: list[Segment], got: list[tuple[SampledLine, np.ndarray] | None]) -> tuple[float, float]:
+    """The x-height and slant the written pieces of a line share (medians), for what is drawn."""
+    sizes, slants = [], []
+    for seg, g in zip(plan, got, strict=True):
+        if g is not None and len(g[0].strokes):
+            band = line_band(g[0].strokes.points, seg.text, g[1])
+            if band is not None:
+                sizes.append(band[1])
+            slants.append(hand_features(g[0].strokes, seg.text).slant_deg)
+    return (float(np.median(sizes)) if sizes else glyphs.X_HEIGHT, float(np.median(slants)) if slants else 0.0)
 
 
 def _sample_parts(
