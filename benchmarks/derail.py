@@ -7,6 +7,7 @@ the head reads under 25 %), and *loses words* when the reading has two or more w
 fewer than the text. Reported per style, with the lines named.
 
     PYTHONPATH=. python benchmarks/derail.py --model penbot/weights/default.pt --styles 1,3,none
+    PYTHONPATH=. python benchmarks/derail.py --text my_long_lines.txt --lines 100 --styles 1
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--styles", default="1,none")
     ap.add_argument("--lines", type=int, default=40)
+    ap.add_argument("--text", type=Path, default=None,
+                    help="take the long lines from this file (one per row, first --lines of them) "
+                         "instead of joining benchmark sentences")
     ap.add_argument("--bias", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--word-gap", type=float, default=None,
@@ -87,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_dwell is not None:
         rules = replace(rules, max_points_on_char=args.max_dwell)
     read = rapidocr_reader()
-    texts = long_lines(args.lines)
+    if args.text is not None:
+        texts = [t.strip() for t in args.text.read_text(encoding="utf-8").splitlines() if t.strip()][: args.lines]
+    else:
+        texts = long_lines(args.lines)
     total_bad = total = 0
     errors = chars = 0
     for name in args.styles.split(","):
