@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="prime with the raw line, without the lean a user's style gets when it is added")
     ap.add_argument("--primes", type=int, default=8,
                     help="prime lines per writer, each a separate one-line trial (spread over their lines)")
+    ap.add_argument("--blends", action="store_true",
+                    help="also score the written hand moved part of the way to the prime line's own value "
+                         "(the most any per-hand correction towards the prime could give)")
     args = ap.parse_args(argv)
 
     from penbot.calibrate import calibrate
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.calibrate:  # as `penbot styles add` and the studio do
             primes = calibrate(model, primes)
         trials.append(([st.prime() for st in primes], np.array(real), np.array(own)))
-    scores, ceilings, gens, reals = [], [], [], []
+    scores, ceilings, gens, reals, owns = [], [], [], [], []
     for primes, real_a, own_a in trials:
         ceilings.append([nearer_share(own_a[:, j], real_a[:, j]) for j in range(len(FEATURES))])
         for seed in range(args.seed, args.seed + max(1, args.seeds)):
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             scores.append([nearer_share(gen_a[:, j], real_a[:, j]) for j in range(len(FEATURES))])
             gens.append(gen_a)
             reals.append(real_a)
+            owns.append(own_a)
     scores_a, ceil_a = np.array(scores), np.array(ceilings)  # (runs, feature, writer)
     gen_all, real_all = np.concatenate(gens), np.concatenate(reals)
     print(f"model {args.model or 'shipped'}: {len(writers)} validation writers, {len(trials)} prime line(s) each, "
@@ -134,6 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     by_prime = ", ".join("/".join(f"{100 * s:.0f}" for s in scores_a[r].mean(axis=1))
                          for r in range(0, len(scores_a), max(1, args.seeds)))
     print(f"per prime line (slant/strokes/width, first seed): {by_prime}")
+    if args.blends:
+        # what a per-hand correction of the written hand towards the prime line could reach at
+        # best: written + a * (prime - written), a chosen afterwards on these same writers
+        print("written moved towards the prime line by a (0: as written, 1: the prime's own value):")
+        for j, k in enumerate(FEATURES):
+            row = []
+            for a in (0.0, 0.25, 0.5, 0.75, 1.0):
+                row.append(np.mean([nearer_share(g[:, j] + a * (o[:, j] - g[:, j]), r[:, j]).mean()
+                                    for g, r, o in zip(gens, reals, owns, strict=True)]))
+            print(f"  {k:18} " + "  ".join(f"a={a:g}: {100 * v:.0f}%" for a, v in
+                                            zip((0.0, 0.25, 0.5, 0.75, 1.0), row, strict=True)))
     ratio = gen_all[:, 2] / real_all[:, 2]
     print(f"generated width / writer's width: median {np.median(ratio):.2f}"
           f" (range {ratio.min():.2f}..{ratio.max():.2f})")
