@@ -13,17 +13,19 @@ strokes a hand draws it with, then set in the line like a piece of it (``penbot.
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DRAWN", "EXTRA", "Segment", "split_drawn", "draw", "writable"]
+from penbot.accents import accented_letters
+from penbot.tracing import JITTER, POINTS, trace
+
+__all__ = ["DRAWN", "EXTRA", "JITTER", "POINTS", "Segment", "split_drawn", "draw", "writable"]
 
 EXTRA = "=@$\u00a3\u20ac<>_"  # drawn though the model's alphabet lacks them (no training line has them)
 DRAWN = "#%&*+/[]" + EXTRA + "QXZ"  # capitals stand 2 x-heights tall, as the model writes them
-JITTER = 0.05  # how far each control point wanders, times the x-height
-POINTS = 6  # points per straight segment
 X_HEIGHT = 0.42  # the x-height of a line with no written piece to measure (style 1's median)
 
 
@@ -72,22 +74,6 @@ _SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
 }
 
 
-def _straight(points: np.ndarray) -> np.ndarray:
-    """``POINTS`` points along each straight segment between the control points."""
-    t = np.linspace(0.0, 1.0, POINTS)[:-1, None]
-    inner = [a + t * (b - a) for a, b in zip(points[:-1], points[1:], strict=True)]
-    return np.vstack([*inner, points[-1:]])
-
-
-def _smooth(points: np.ndarray, rounds: int = 3) -> np.ndarray:
-    """Chaikin's corner cutting: a curve through the control points' hull, ends kept."""
-    for _ in range(rounds):
-        q = 0.75 * points[:-1] + 0.25 * points[1:]
-        r = 0.25 * points[:-1] + 0.75 * points[1:]
-        points = np.vstack([points[:1], np.column_stack([q, r]).reshape(-1, 2), points[-1:]])
-    return points
-
-
 @dataclass(frozen=True)
 class Segment:
     """A run of a line's text: written by the model, or one drawn character."""
@@ -95,11 +81,14 @@ class Segment:
     text: str
     drawn: bool
     spaced: bool  # a space separates it from the segment before
+    accents: tuple[tuple[int, str], ...] = ()  # marks drawn over its letters (``penbot.accents``)
 
 
 def writable(alphabet: str) -> str:
-    """Every character a line may hold: the model's ``alphabet`` and the drawn ones."""
-    return alphabet + "".join(c for c in DRAWN if c not in alphabet)
+    """Every character a line may hold: the model's ``alphabet``, the drawn ones and the
+    accented letters of its letters (``penbot.accents``)."""
+    accented = "".join(c for c in accented_letters(alphabet) if unicodedata.normalize("NFD", c)[0] not in DRAWN)
+    return alphabet + "".join(c for c in DRAWN if c not in alphabet) + accented
 
 
 def split_drawn(text: str) -> list[Segment]:
@@ -128,11 +117,7 @@ def draw(char: str, x_height: float, slant_deg: float, seed: tuple[int, ...]) ->
         raise ValueError(f"no drawing for {char!r}")
     curved, shapes = _SHAPES[char]
     rng = np.random.default_rng([*(s & 0xFFFFFFFF for s in seed), zlib.crc32(char.encode())])
-    strokes = []
-    for shape in shapes:
-        pts = shape + rng.normal(0.0, JITTER, shape.shape)
-        pts = _smooth(pts) if curved and len(pts) > 2 else _straight(pts)
-        strokes.append(pts * [x_height, -x_height])  # y grows downward on the page
+    strokes = trace(shapes, curved, x_height, rng)
     points = np.concatenate(strokes)
     points[:, 0] -= points[:, 1] * np.tan(np.radians(slant_deg))  # above the baseline (y < 0) leans right
     points[:, 0] -= points[:, 0].min()

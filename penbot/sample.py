@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from penbot import glyphs
+from penbot.accents import add_accents, split_accents
 from penbot.errors import PenbotError
 from penbot.glyphs import Segment, split_drawn
 from penbot.handfeatures import hand_features
@@ -302,7 +303,7 @@ def sample_lines(
     written = iter(_sample_parts(as_runner(model), parts, progress, reader))
     out = []
     for r, plan in zip(requests, plans, strict=True):
-        got = [None if seg.drawn else next(written) for seg in plan]
+        got = [None if seg.drawn else _accented(r, k, seg, next(written)) for k, seg in enumerate(plan)]
         if len(plan) == 1 and got[0] is not None:
             line = got[0][0]
         else:
@@ -314,16 +315,32 @@ def sample_lines(
 
 
 def _parts_of(text: str, limit: int) -> list[Segment]:
-    """The parts a line is made of, in order: pieces the model writes (``penbot.pieces``)
-    and characters drawn for it (``penbot.glyphs``)."""
+    """The parts a line is made of, in order: pieces the model writes (``penbot.pieces``),
+    their accented letters as base letters with the accents to draw, and characters drawn
+    for it (``penbot.glyphs``)."""
     out = []
     for seg in split_drawn(text):
         if seg.drawn:
             out.append(seg)
         else:
-            pieces = split_text(seg.text, limit)
-            out += [Segment(piece, False, seg.spaced if k == 0 else True) for k, piece in enumerate(pieces)]
+            for k, piece in enumerate(split_text(seg.text, limit)):
+                base, marks = split_accents(piece)
+                out.append(Segment(base, False, seg.spaced if k == 0 else True, marks))
     return out
+
+
+def _accented(r: LineRequest, k: int, seg: Segment,
+              got: tuple[SampledLine, np.ndarray]) -> tuple[SampledLine, np.ndarray]:
+    """A written piece with its accents drawn over its letters, in its own size and slant."""
+    if not seg.accents or not len(got[0].strokes):
+        return got
+    line, owner = got
+    band = line_band(line.strokes.points, seg.text, owner)
+    x_height = band[1] if band is not None else glyphs.X_HEIGHT
+    slant = hand_features(line.strokes, seg.text).slant_deg
+    offsets, owner = add_accents(line.strokes.offsets, owner, seg.text, seg.accents, x_height, slant,
+                                 (r.options.seed, r.key, k))
+    return replace(line, strokes=Strokes(offsets)), owner
 
 
 def _joined(r: LineRequest, plan: list[Segment],

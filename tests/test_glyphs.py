@@ -62,7 +62,7 @@ def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, stroke
 
 
 def test_a_line_may_hold_the_drawn_characters_the_alphabet_lacks():
-    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_QXZ"
+    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_QXZ" + "\u00e0\u00e1\u00e2\u00e3\u00e4\u00e5\u0101"
 
 
 def test_only_known_characters_are_drawn():
