@@ -4,8 +4,8 @@ IAM-OnDB's transcriptions use ``#`` for a word the writer crossed out, so the mo
 ``#`` as a scribble as wide as a word: "Item #4" came out as "Item nadh" and a short line
 with a ``#`` often failed every attempt. ``[ ] & * /`` occur 1-3 times in the training
 lines and ``+ %`` about ten times, and come out as scribbles or other letters ("50%" read
-"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < > _`` are in none, so the alphabet lacks
-them. Capital Q, X and Z occur 18, 4 and 7 times ("QUIZ", "XRAY" came out as scribbles).
+"Sc", "A&B" a crossed-out blot); ``= @ $ £ € < > _ ° × ± ~ ^ | \\`` are in none, so the alphabet
+lacks them. Capital Q, X and Z occur 18, 4 and 7 times ("QUIZ", "XRAY" came out as scribbles).
 Such a character is cut out of the text the model writes and drawn here instead, in the
 strokes a hand draws it with, then set in the line like a piece of it (``penbot.pieces``).
 """
@@ -24,7 +24,7 @@ from penbot.tracing import JITTER, POINTS, trace
 
 __all__ = ["DRAWN", "EXTRA", "JITTER", "POINTS", "Segment", "split_drawn", "draw", "writable"]
 
-EXTRA = "=@$\u00a3\u20ac<>_"  # drawn though the model's alphabet lacks them (no training line has them)
+EXTRA = "=@$\u00a3\u20ac<>_\u00b0\u00d7\u00b1~^|\\"  # drawn though the alphabet lacks them (no training line has them)
 DRAWN = "#%&*+/[]" + EXTRA + "QXZ"  # capitals stand 2 x-heights tall, as the model writes them
 X_HEIGHT = 0.42  # the x-height of a line with no written piece to measure (style 1's median)
 
@@ -68,6 +68,14 @@ _SHAPES: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
     "<": (False, (np.array([[0.7, 1.0], [0.05, 0.5], [0.7, 0.0]]),)),
     ">": (False, (np.array([[0.05, 1.0], [0.7, 0.5], [0.05, 0.0]]),)),
     "_": (False, (np.array([[0.0, -0.3], [0.9, -0.3]]),)),
+    "\u00b0": (True, (_ring(0.2, 1.62, 0.19),)),  # degree
+    "\u00d7": (False, (np.array([[0.05, 0.85], [0.65, 0.15]]), np.array([[0.65, 0.85], [0.05, 0.15]]))),
+    "\u00b1": (False, (np.array([[0.0, 0.8], [0.8, 0.8]]), np.array([[0.4, 1.2], [0.4, 0.4]]),
+                        np.array([[0.0, 0.05], [0.8, 0.05]]))),
+    "~": (True, (np.array([[0.0, 0.45], [0.2, 0.68], [0.45, 0.52], [0.7, 0.35], [0.92, 0.58]]),)),
+    "^": (False, (np.array([[0.0, 1.25], [0.3, 1.75], [0.6, 1.25]]),)),
+    "|": (False, (np.array([[0.1, 2.05], [0.1, -0.6]]),)),
+    "\\": (False, (np.array([[0.0, 1.75], [0.75, -0.25]]),)),
     "X": (False, (np.array([[0.0, 2.0], [1.0, 0.0]]), np.array([[1.0, 2.0], [0.0, 0.0]]))),
     "Z": (False, (np.array([[0.05, 2.0], [1.0, 2.0], [0.0, 0.0], [1.0, 0.0]]),)),
     "Q": (True, (_ring(0.62, 1.0, 0.62, 1.0), np.array([[0.75, 0.4], [1.3, -0.15]]))),

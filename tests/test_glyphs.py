@@ -47,6 +47,8 @@ def test_a_hash_is_four_strokes_standing_on_the_baseline_in_the_line_size_and_sl
     ("*", 3, 0.98, 1.62), ("%", 3, 0.0, 1.6), ("&", 1, -0.02, 1.92), ("=", 2, 0.3, 0.72),
     ("@", 1, -0.12, 1.45), ("$", 2, -0.2, 1.75), ("\u00a3", 2, 0.0, 1.6), ("\u20ac", 3, 0.0, 1.6),
     ("<", 1, 0.0, 1.0), (">", 1, 0.0, 1.0), ("_", 1, -0.3, -0.3),
+    ("\u00b0", 1, 1.43, 1.81), ("\u00d7", 2, 0.15, 0.85), ("\u00b1", 3, 0.05, 1.2), ("~", 1, 0.35, 0.68),
+    ("^", 1, 1.25, 1.75), ("|", 1, -0.6, 2.05), ("\\", 1, -0.25, 1.75),
     ("X", 2, 0.0, 2.0), ("Z", 1, 0.0, 2.0), ("Q", 2, -0.15, 2.0),
 ])
 def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, strokes, low, high):
@@ -58,13 +60,14 @@ def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, stroke
     y_up = -np.cumsum(off[:, 1]) / x_height  # in x-heights above the baseline
     wander = 4 * glyphs.JITTER
     assert abs(y_up.min() - low) < wander and abs(y_up.max() - high) < wander
-    assert set(glyphs.DRAWN) == set("#[]/+*%&=@$\u00a3\u20ac<>_QXZ")
+    assert set(glyphs.DRAWN) == set("#[]/+*%&=@$\u00a3\u20ac<>_\u00b0\u00d7\u00b1~^|\\QXZ")
 
 
 def test_a_line_may_hold_the_drawn_characters_the_alphabet_lacks():
-    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_QXZ" + "\u00e0\u00e1\u00e2\u00e3\u00e4\u00e5\u0101"
+    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_\u00b0\u00d7\u00b1~^|\\QXZ" \
+        + "\u00e0\u00e1\u00e2\u00e3\u00e4\u00e5\u0101"
 
 
 def test_only_known_characters_are_drawn():
     with pytest.raises(ValueError):
-        draw("~", 0.4, 0.0, (0,))
+        draw("\u2603", 0.4, 0.0, (0,))

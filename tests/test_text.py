@@ -21,10 +21,17 @@ from penbot.text import DEFAULT_ALPHABET, encode, fold_text
         ("Stra\u00dfe", "Strasse"),
         ("non\u00a0breaking", "non breaking"),
         ("plain ASCII, 1960!", "plain ASCII, 1960!"),
+        ("\u00bd cup, \u2116 5", "1/2 cup, No. 5"),
     ],
 )
 def test_typographic_characters_and_accents_fold(text, expected):
     assert fold_text(text).text == expected
+
+
+def test_an_arrow_folds_to_characters_the_pen_draws():
+    from penbot.glyphs import writable
+
+    assert fold_text("left \u2192 right", writable(DEFAULT_ALPHABET)).text == "left -> right"
 
 
 def test_folded_characters_are_listed():
