@@ -27,8 +27,8 @@ MARKS: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
     "\u0302": (False, (np.array([[-0.24, 0.0], [0.0, 0.3], [0.24, 0.0]]),)),  # circumflex
     "\u030c": (False, (np.array([[-0.24, 0.3], [0.0, 0.0], [0.24, 0.3]]),)),  # caron
     "\u0304": (False, (np.array([[-0.26, 0.1], [0.26, 0.1]]),)),  # macron
-    "\u0308": (False, (np.array([[-0.2, 0.08], [-0.17, 0.12]]),  # diaeresis: two dots
-                       np.array([[0.17, 0.08], [0.2, 0.12]]))),
+    "\u0308": (False, (np.array([[-0.27, 0.07], [-0.22, 0.13]]),  # diaeresis: two dots
+                       np.array([[0.22, 0.07], [0.27, 0.13]]))),
     "\u0303": (True, (np.array([[-0.3, 0.04], [-0.16, 0.24], [0.0, 0.14], [0.16, 0.02], [0.3, 0.22]]),)),  # tilde
     "\u030a": (True, (np.array([[0.0, 0.38], [-0.18, 0.3], [-0.19, 0.08], [0.0, 0.0], [0.19, 0.08],
                                 [0.18, 0.3], [0.0, 0.38], [-0.07, 0.35]]),)),  # ring
@@ -83,19 +83,41 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
     keep = np.ones(len(pts), bool)
     lean = np.tan(np.radians(slant_deg))
     added: list[tuple[int, np.ndarray, int]] = []  # (after which point, the mark's points, its letter)
+    stroke_of = np.r_[0, np.cumsum(lifts[:-1] > 0.5)]  # which stroke each point belongs to
+    upright = pts[:, 0] + pts[:, 1] * lean  # x with the slant taken out (y < 0 is up the page)
     for i, m in marks:
-        mine = pts[owner == i]
-        if len(mine) < 2:
+        if (owner == i).sum() < 2:
             continue
-        foot, top = float(mine[:, 1].max()), float(mine[:, 1].min())
+        dot = None
         if text[i] in "ij":
-            keep &= ~_dots(pts, lifts, owner, i, foot, x_height)
-            rest = pts[(owner == i) & keep]
-            top = float(rest[:, 1].min()) if len(rest) else top
-        upper = mine[mine[:, 1] <= top + 0.4 * (foot - top)]
-        cx = float(upper[:, 0].mean())
+            dots = _dots(pts, lifts, owner, i, float(pts[owner == i, 1].max()), x_height)
+            if dots.any():
+                dot = float(pts[dots, 0].mean())
+            keep &= ~dots
+        mine = (owner == i) & keep
+        if mine.sum() < 2:
+            continue
+        # the window often reaches a letter while the one before is being finished: points
+        # at the end of a stroke that began on an earlier letter are not this letter's when
+        # it has a stroke of its own after them
+        first = stroke_of[mine].min()
+        if stroke_of[mine].max() > first and owner[stroke_of == first][0] < i \
+                and np.mean(owner[stroke_of == first] == i) < 0.5:
+            mine &= stroke_of != first
+        # the letter's ink: the strokes it has most of the points of, or in a joined-up
+        # stroke the part over the letter's own upright span (the window may also leave a
+        # letter before its top is drawn)
+        ours = [k for k in np.unique(stroke_of[mine]) if np.mean(owner[stroke_of == k] == i) >= 0.5]
+        if ours:
+            ink = np.isin(stroke_of, ours) & keep
+        else:
+            lo, hi = np.percentile(upright[mine], [10, 90])
+            ink = mine | (np.isin(stroke_of, stroke_of[mine]) & (upright >= lo) & (upright <= hi) & keep)
+        foot, top = float(pts[ink, 1].max()), float(pts[ink, 1].min())
+        upper = pts[ink & (pts[:, 1] <= top + 0.4 * (foot - top))]
+        cx = dot if dot is not None else float(upper[:, 0].mean())
         # drawn when the stroke that ends the letter lifts, as a hand adds an accent
-        last = int(np.flatnonzero((owner == i) & keep)[-1]) if ((owner == i) & keep).any() else len(pts) - 1
+        last = int(np.flatnonzero(mine)[-1])
         after = int(np.flatnonzero(lifts[last:] > 0.5)[0]) + last
         rng = np.random.default_rng([*(s & 0xFFFFFFFF for s in seed), i, zlib.crc32(m.encode())])
         raised = 0.0
