@@ -105,14 +105,17 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
                 and np.mean(owner[stroke_of == first] == i) < 0.5:
             mine &= stroke_of != first
         # the letter's ink: the strokes it has most of the points of, or in a joined-up
-        # stroke the part over the letter's own upright span (the window may also leave a
-        # letter before its top is drawn)
+        # stroke the part over its own upright span; and over that span, what the window
+        # gave the next character or the space before (it may leave a letter before its top
+        # or its loop is drawn, or reach it after the stroke began)
+        lo, hi = upright[mine].min() - 0.15 * x_height, upright[mine].max() + 0.15 * x_height
+        column = keep & (upright >= lo) & (upright <= hi)
         ours = [k for k in np.unique(stroke_of[mine]) if np.mean(owner[stroke_of == k] == i) >= 0.5]
-        if ours:
-            ink = np.isin(stroke_of, ours) & keep
-        else:
-            lo, hi = np.percentile(upright[mine], [10, 90])
-            ink = mine | (np.isin(stroke_of, stroke_of[mine]) & (upright >= lo) & (upright <= hi) & keep)
+        ink = np.isin(stroke_of, ours) & keep if ours else mine | (np.isin(stroke_of, stroke_of[mine]) & column)
+        near = owner == i + 1
+        if i > 0 and text[i - 1] == " ":
+            near |= owner == i - 1
+        ink |= column & near
         foot, top = float(pts[ink, 1].max()), float(pts[ink, 1].min())
         upper = pts[ink & (pts[:, 1] <= top + 0.4 * (foot - top))]
         cx = dot if dot is not None else float(upper[:, 0].mean())
