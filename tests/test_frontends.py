@@ -91,6 +91,23 @@ def test_characters_drawn_for_the_model_are_written_though_its_alphabet_lacks_th
     assert _cli("write", "jo@example.com: 1 + 2 = 3, $4 < \u00a35 > \u20ac6", "--model", tiny_model,
                 "--out", tmp_path / "x.svg") == 0
     assert (tmp_path / "x.svg").is_file()
+    assert _cli("write", "Bake at 180\u00b0C, 3\u00d74 \u00b12 ~6 x^2 a|b C:\\dir", "--model", tiny_model,
+                "--out", tmp_path / "y.svg") == 0
+
+
+def test_accented_letters_are_written_with_their_accents_not_folded(tmp_path: Path, tiny_model: Path,
+                                                                    capsys) -> None:
+    out = tmp_path / "a.json"
+    assert _cli("write", "Jos\u00e9 M\u00fcller", "--model", tiny_model, "--seed", "4", "--out", out) == 0
+    assert "folded" not in capsys.readouterr().err
+    accented = json.loads(out.read_text())
+    assert _cli("write", "Jose Muller", "--model", tiny_model, "--seed", "4", "--out", out) == 0
+    plain = json.loads(out.read_text())
+
+    def strokes(doc):
+        return sum(len(line["strokes"]) for page in doc["pages"] for line in page["lines"])
+
+    assert strokes(accented) == strokes(plain) + 3  # an acute, and a diaeresis of two dots
 
 
 def test_write_reports_the_lines_on_its_pages(tmp_path: Path, tiny_model: Path, capsys) -> None:
