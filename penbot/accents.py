@@ -117,8 +117,9 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
             near |= owner == i - 1
         ink |= column & near
         foot, top = float(pts[ink, 1].max()), float(pts[ink, 1].min())
-        upper = pts[ink & (pts[:, 1] <= top + 0.4 * (foot - top))]
-        cx = dot if dot is not None else float(upper[:, 0].mean())
+        # over the middle of the letter's own span, taken upright, at the height of its top
+        middle = (upright[mine].min() + upright[mine].max()) / 2 - top * lean
+        cx = dot if dot is not None else float(middle)
         # drawn when the stroke that ends the letter lifts, as a hand adds an accent
         last = int(np.flatnonzero(mine)[-1])
         after = int(np.flatnonzero(lifts[last:] > 0.5)[0]) + last
