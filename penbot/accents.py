@@ -34,6 +34,7 @@ MARKS: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
                                 [0.18, 0.3], [0.0, 0.38], [-0.07, 0.35]]),)),  # ring
     _BELOW: (True, (np.array([[0.0, 0.02], [0.04, -0.18], [0.2, -0.28], [0.08, -0.45], [-0.12, -0.4]]),)),
 }
+_SHORT = frozenset("acemnorsuvwxz")  # letters one x-height tall, with neither ascender nor descender
 GAP = 0.22  # between the letter's top and the mark's foot, times the x-height
 DOT = 0.45  # a stroke no bigger than this (times the x-height) high over an i is its dot
 
@@ -117,9 +118,10 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
             near |= owner == i - 1
         ink |= column & near
         foot, top = float(pts[ink, 1].max()), float(pts[ink, 1].min())
-        # over the middle of the letter's own span, taken upright, at the height of its top
-        middle = (upright[mine].min() + upright[mine].max()) / 2 - top * lean
-        cx = dot if dot is not None else float(middle)
+        if text[i] in _SHORT:  # not the ascender of a neighbour the stroke runs into
+            top = max(top, foot - 1.25 * x_height)
+        # over (or under) the middle of the letter's own span, taken upright
+        middle = float(upright[mine].min() + upright[mine].max()) / 2
         # drawn when the stroke that ends the letter lifts, as a hand adds an accent
         last = int(np.flatnonzero(mine)[-1])
         after = int(np.flatnonzero(lifts[last:] > 0.5)[0]) + last
@@ -128,9 +130,10 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
         for mark in m:  # a letter may take two marks above (Vietnamese has some): stacked
             curved, shapes = MARKS[mark]
             if mark == _BELOW:
-                ox, oy = cx - 0.8 * (foot - top) * lean, foot  # a leaning letter's foot is left of its top
+                ox, oy = middle - foot * lean, foot
             else:
-                ox, oy = cx, top - GAP * x_height - raised
+                oy = top - GAP * x_height - raised
+                ox = dot if dot is not None else middle - oy * lean
                 raised += 0.4 * x_height
             for stroke in trace(shapes, curved, x_height, rng):
                 stroke = stroke.copy()

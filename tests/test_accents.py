@@ -106,3 +106,16 @@ def test_the_model_writes_the_base_letters_and_the_accents_are_added():
     assert int((accented.strokes.offsets[:, 2] > 0.5).sum()) == int((plain.strokes.offsets[:, 2] > 0.5).sum()) + 2
     # every point the model wrote is still there, where it was
     assert all(np.isclose(b, p).all(axis=1).any() for p in a)
+
+
+def test_an_accent_over_a_short_letter_stays_low_when_a_neighbour_s_ascender_is_taken_for_it():
+    # one joined-up stroke: the window gave the e the top of an "l" it runs into
+    ys = np.r_[np.linspace(0.0, -XH, 6), np.linspace(-XH, -2.5 * XH, 4), np.linspace(-2.5 * XH, 0.0, 6)]
+    p = np.column_stack([np.linspace(0.0, 0.6, len(ys)), ys])
+    lifts = np.zeros(len(p))
+    lifts[-1] = 1.0
+    off = np.column_stack([np.diff(p, axis=0, prepend=[[0.0, 0.0]]), lifts])
+    owner = np.ones(len(p), int)
+    out, new_owner = add_accents(off, owner, "ae", ((1, "\u0301"),), XH, 0.0, (0, 0, 0))
+    mark = np.cumsum(out[:, :2], axis=0)[len(p):]
+    assert -1.25 * XH > mark[:, 1].max() > -(1.25 + 0.22 + 0.1) * XH  # just over an x-height, not the l's top
