@@ -129,8 +129,9 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
         raised = 0.0
         for mark in m:  # a letter may take two marks above (Vietnamese has some): stacked
             curved, shapes = MARKS[mark]
-            if mark == _BELOW:
-                ox, oy = middle - foot * lean, foot
+            if mark == _BELOW:  # hung from the letter's lowest point
+                low = pts[mine][np.argmax(pts[mine][:, 1])]
+                ox, oy = float(low[0]), float(low[1])
             else:
                 oy = top - GAP * x_height - raised
                 ox = dot if dot is not None else middle - oy * lean
