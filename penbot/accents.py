@@ -18,7 +18,8 @@ from penbot.tracing import trace
 
 __all__ = ["MARKS", "accented_letters", "split_accents", "add_accents"]
 
-_BELOW = "\u0327"  # cedilla: under the letter; every other mark sits above it
+_CEDILLA, _OGONEK = "\u0327", "\u0328"
+_BELOW = frozenset(_CEDILLA + _OGONEK + "\u0323\u0326")  # under the letter; the other marks sit above it
 # Each mark as strokes of control points in x-heights (x right, y up), centred on x = 0,
 # y = 0 at the mark's foot (for the cedilla: the letter's foot); curves (True) smoothed.
 MARKS: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
@@ -32,7 +33,14 @@ MARKS: dict[str, tuple[bool, tuple[np.ndarray, ...]]] = {
     "\u0303": (True, (np.array([[-0.3, 0.04], [-0.16, 0.24], [0.0, 0.14], [0.16, 0.02], [0.3, 0.22]]),)),  # tilde
     "\u030a": (True, (np.array([[0.0, 0.38], [-0.18, 0.3], [-0.19, 0.08], [0.0, 0.0], [0.19, 0.08],
                                 [0.18, 0.3], [0.0, 0.38], [-0.07, 0.35]]),)),  # ring
-    _BELOW: (True, (np.array([[0.0, 0.02], [0.04, -0.18], [0.2, -0.28], [0.08, -0.45], [-0.12, -0.4]]),)),
+    "\u0306": (True, (np.array([[-0.22, 0.3], [-0.12, 0.05], [0.0, 0.0], [0.12, 0.05], [0.22, 0.3]]),)),  # breve
+    "\u0307": (False, (np.array([[-0.02, 0.06], [0.03, 0.11]]),)),  # dot above
+    "\u030b": (False, (np.array([[-0.02, 0.4], [-0.22, 0.0]]), np.array([[0.26, 0.4], [0.06, 0.0]]))),  # double acute
+    "\u0309": (True, (np.array([[-0.12, 0.28], [0.02, 0.4], [0.13, 0.28], [0.02, 0.15], [0.02, 0.02]]),)),  # hook
+    _CEDILLA: (True, (np.array([[0.0, 0.02], [0.04, -0.18], [0.2, -0.28], [0.08, -0.45], [-0.12, -0.4]]),)),
+    _OGONEK: (True, (np.array([[0.0, 0.02], [-0.12, -0.18], [-0.06, -0.36], [0.12, -0.4]]),)),
+    "\u0326": (False, (np.array([[0.06, -0.15], [0.02, -0.3], [-0.08, -0.45]]),)),  # comma below
+    "\u0323": (False, (np.array([[-0.02, -0.32], [0.03, -0.27]]),)),  # dot below
 }
 _SHORT = frozenset("acemnorsuvwxz")  # letters one x-height tall, with neither ascender nor descender
 GAP = 0.22  # between the letter's top and the mark's foot, times the x-height
@@ -40,10 +48,10 @@ DOT = 0.45  # a stroke no bigger than this (times the x-height) high over an i i
 
 
 def accented_letters(alphabet: str) -> str:
-    """Every precomposed letter (Latin-1 and Latin Extended-A) that is a letter of
-    ``alphabet`` with marks from ``MARKS``: the accented letters a line may hold."""
+    """Every precomposed Latin letter (Latin-1, Extended-A and -B, Extended Additional) that
+    is a letter of ``alphabet`` with marks from ``MARKS``: the accented letters a line may hold."""
     out = []
-    for code in range(0xC0, 0x180):
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
         base, marks = _decompose(chr(code))
         if base and base.isalpha() and base in alphabet and marks:
             out.append(chr(code))
@@ -129,9 +137,14 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
         raised = 0.0
         for mark in m:  # a letter may take two marks above (Vietnamese has some): stacked
             curved, shapes = MARKS[mark]
-            if mark == _BELOW:  # hung from the letter's lowest point
+            if mark == _CEDILLA:  # hung from the letter's lowest point
                 low = pts[mine][np.argmax(pts[mine][:, 1])]
                 ox, oy = float(low[0]), float(low[1])
+            elif mark == _OGONEK:  # hung from the right of the letter's foot
+                near_foot = pts[mine & (pts[:, 1] >= foot - 0.3 * x_height)]
+                ox, oy = float(near_foot[:, 0].max()), foot
+            elif mark in _BELOW:
+                ox, oy = middle - foot * lean, foot
             else:
                 oy = top - GAP * x_height - raised
                 ox = dot if dot is not None else middle - oy * lean

@@ -17,18 +17,20 @@ def test_accented_letters_become_their_base_letter_with_the_marks_kept_apart():
     assert split_accents("José Müller") == ("Jose Muller", ((3, "\u0301"), (6, "\u0308")))
     assert split_accents("François") == ("Francois", ((4, "\u0327"),))
     assert split_accents("plain text, 42") == ("plain text, 42", ())
-    # a mark with no drawing (ogonek) is not split: such letters fold as before
-    assert split_accents("ą") == ("ą", ())
+    assert split_accents("Nguy\u1ec5n") == ("Nguyen", ((4, "\u0302\u0303"),))  # two marks, stacked
+    # a mark with no drawing (the horn of Vietnamese ơ) is not split: such letters fold as before
+    assert split_accents("\u01a1") == ("\u01a1", ())
 
 
 def test_a_line_may_hold_accented_letters_but_not_over_a_drawn_capital():
     letters = accented_letters(DEFAULT_ALPHABET)
-    assert all(c in letters for c in "éèêëñçåüöäàíóúÉÖÑ")
-    assert "ą" not in letters and "é" not in accented_letters("abcd")
+    assert all(c in letters for c in "éèêëñçåüöäàíóúÉÖÑąężőűșțăğ\u1ec5")
+    assert "\u01a1" not in letters and "é" not in accented_letters("abcd")
     line = writable(DEFAULT_ALPHABET)
     assert "é" in line and "Ž" not in line  # Z is drawn, not written: Ž still folds to Z
     assert fold_text("Café Zoë", line).folded == {}
     assert fold_text("Žižek", line).folded == {"Ž": "Z"}
+    assert fold_text("Đorđe Işık", line).text == "Dorde Işık".replace("ı", "i")
 
 
 def _letters(xs: list[float], dot_over: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -119,3 +121,15 @@ def test_an_accent_over_a_short_letter_stays_low_when_a_neighbour_s_ascender_is_
     out, new_owner = add_accents(off, owner, "ae", ((1, "\u0301"),), XH, 0.0, (0, 0, 0))
     mark = np.cumsum(out[:, :2], axis=0)[len(p):]
     assert -1.25 * XH > mark[:, 1].max() > -(1.25 + 0.22 + 0.1) * XH  # just over an x-height, not the l's top
+
+
+def test_an_ogonek_hangs_from_the_right_of_its_letter_s_foot():
+    off, owner = _letters([0.0, 0.5])
+    pts = np.cumsum(off[:, :2], axis=0)
+    # the second letter a "u": down at x 0.4, along the baseline, up at x 0.6
+    pts[6:12] = [(0.4, -XH), (0.4, -XH / 2), (0.4, 0.0), (0.5, 0.0), (0.6, 0.0), (0.6, -XH)]
+    off = np.column_stack([np.diff(pts, axis=0, prepend=[[0.0, 0.0]]), off[:, 2]])
+    out, new_owner = add_accents(off, owner, "aa", ((1, "\u0328"),), XH, 0.0, (0, 0, 0))
+    mark = np.cumsum(out[:, :2], axis=0)[new_owner == 1][6:]
+    assert mark[0, 1] >= -0.05 * XH and mark[:, 1].max() > 0.3 * XH  # from the foot down
+    assert abs(mark[0, 0] - 0.6) < 0.1  # at the right of the foot, not under the middle

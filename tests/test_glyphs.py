@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from penbot import glyphs
+from penbot.accents import accented_letters
 from penbot.glyphs import Segment, draw, split_drawn
 from penbot.strokes import Strokes
 
@@ -64,8 +65,9 @@ def test_each_drawn_character_has_its_strokes_and_place_on_the_line(char, stroke
 
 
 def test_a_line_may_hold_the_drawn_characters_the_alphabet_lacks():
-    assert glyphs.writable("ab#") == "ab#%&*+/[]=@$\u00a3\u20ac<>_\u00b0\u00d7\u00b1~^|\\QXZ" \
-        + "\u00e0\u00e1\u00e2\u00e3\u00e4\u00e5\u0101"
+    line = glyphs.writable("ab#")
+    drawn = "ab#%&*+/[]=@$\u00a3\u20ac<>_\u00b0\u00d7\u00b1~^|\\QXZ"
+    assert line.startswith(drawn) and line[len(drawn):] == accented_letters("ab#")  # then \u00e0 \u00e1 ...
 
 
 def test_only_known_characters_are_drawn():
