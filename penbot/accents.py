@@ -141,7 +141,7 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
                 low = pts[mine][np.argmax(pts[mine][:, 1])]
                 ox, oy = float(low[0]), float(low[1])
             elif mark == _OGONEK:  # hung from the right of the letter's foot
-                near_foot = pts[mine & (pts[:, 1] >= foot - 0.3 * x_height)]
+                near_foot = pts[ink & (pts[:, 1] >= foot - 0.3 * x_height)]  # never empty: foot is the ink's
                 ox, oy = float(near_foot[:, 0].max()), foot
             elif mark in _BELOW:
                 ox, oy = middle - foot * lean, foot

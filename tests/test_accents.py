@@ -133,3 +133,13 @@ def test_an_ogonek_hangs_from_the_right_of_its_letter_s_foot():
     mark = np.cumsum(out[:, :2], axis=0)[new_owner == 1][6:]
     assert mark[0, 1] >= -0.05 * XH and mark[:, 1].max() > 0.3 * XH  # from the foot down
     assert abs(mark[0, 0] - 0.6) < 0.1  # at the right of the foot, not under the middle
+
+
+def test_a_mark_under_a_letter_whose_foot_the_window_gave_the_next_character():
+    # the letter's own points stop half-way down; the window gave the rest to the next one
+    off, owner = _letters([0.0, 0.5, 1.0])
+    owner = owner.copy()
+    owner[6:9] = 2  # the lower half of the second letter's stroke (drawn first, from its foot up)
+    for mark in ("\u0328", "\u0327", "\u0326"):
+        out, new_owner = add_accents(off, owner, "aaa", ((1, mark),), XH, 0.0, (0, 0, 0))
+        assert len(out) > len(off) and np.isfinite(out).all()
