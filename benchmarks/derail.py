@@ -123,13 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             derailed += bad_end
             lost += missing >= 2
             merged += missing >= 2 and not bad_end and letters_read(text, reading)
+            total_bad += bad_end or missing >= 2
             if (bad_end or missing >= 2) and len(shown) < args.show:
                 shown.append(f"    {text!r}\n      read {reading!r}")
         total += len(texts)
         errors += sum(levenshtein(normalise(t), normalise(r)) for t, r in zip(texts, got, strict=True))
         chars += sum(len(normalise(t)) for t in texts)
-        total_bad += sum(1 for t, r in zip(texts, got, strict=True)
-                         if (lambda h, ta, m: (ta > 0.5 and h < 0.25) or m >= 2)(*tail_reading(t, r)))
         print(f"style {name}: {derailed}/{len(texts)} derailed ends, {lost}/{len(texts)} lost words "
               f"(of which {merged} with every letter read: words run together) ({time.time() - t0:.0f} s)")
         for s in shown:

@@ -50,12 +50,7 @@ DOT = 0.45  # a stroke no bigger than this (times the x-height) high over an i i
 def accented_letters(alphabet: str) -> str:
     """Every precomposed Latin letter (Latin-1, Extended-A and -B, Extended Additional) that
     is a letter of ``alphabet`` with marks from ``MARKS``: the accented letters a line may hold."""
-    out = []
-    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
-        base, marks = _decompose(chr(code))
-        if base and base.isalpha() and base in alphabet and marks:
-            out.append(chr(code))
-    return "".join(out)
+    return "".join(ch for ch, base in _LETTERS if base in alphabet)
 
 
 def _decompose(ch: str) -> tuple[str, str]:
@@ -64,6 +59,12 @@ def _decompose(ch: str) -> tuple[str, str]:
     if len(base) != 1 or not marks or any(m not in MARKS for m in marks):
         return "", ""
     return base, marks
+
+
+# (letter, its base letter) for every precomposed Latin letter made of a base and drawable marks
+_LETTERS = tuple((chr(code), _decompose(chr(code))[0])
+                 for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]
+                 if _decompose(chr(code))[0].isalpha())
 
 
 def split_accents(text: str) -> tuple[str, tuple[tuple[int, str], ...]]:

@@ -13,7 +13,6 @@ strokes a hand draws it with, then set in the line like a piece of it (``penbot.
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from dataclasses import dataclass
 
@@ -95,8 +94,8 @@ class Segment:
 def writable(alphabet: str) -> str:
     """Every character a line may hold: the model's ``alphabet``, the drawn ones and the
     accented letters of its letters (``penbot.accents``)."""
-    accented = "".join(c for c in accented_letters(alphabet) if unicodedata.normalize("NFD", c)[0] not in DRAWN)
-    return alphabet + "".join(c for c in DRAWN if c not in alphabet) + accented
+    written = "".join(c for c in alphabet if c not in DRAWN)  # an accented Q X Z folds: Z is drawn
+    return alphabet + "".join(c for c in DRAWN if c not in alphabet) + accented_letters(written)
 
 
 def split_drawn(text: str) -> list[Segment]:

@@ -303,11 +303,17 @@ def sample_lines(
     written = iter(_sample_parts(as_runner(model), parts, progress, reader))
     out = []
     for r, plan in zip(requests, plans, strict=True):
-        got = [None if seg.drawn else _accented(r, k, seg, next(written)) for k, seg in enumerate(plan)]
+        got = [None if seg.drawn else next(written) for seg in plan]
+        drawn = any(seg.drawn for seg in plan)
+        # the hand each piece was written in, measured before anything is drawn on it
+        hands = [_hand_of(seg, g) if g is not None and (drawn or seg.accents) else None
+                 for seg, g in zip(plan, got, strict=True)]
+        got = [g if hand is None or not seg.accents else _accented(r, k, seg, g, hand)
+               for k, (seg, g, hand) in enumerate(zip(plan, got, hands, strict=True))]
         if len(plan) == 1 and got[0] is not None:
             line = got[0][0]
         else:
-            line = _joined(r, plan, got)
+            line = _joined(r, plan, got, hands)
         if r.prime is not None:
             line = replace(line, strokes=r.prime.corrected(line.strokes))
         out.append(line)
@@ -329,26 +335,36 @@ def _parts_of(text: str, limit: int) -> list[Segment]:
     return out
 
 
-def _accented(r: LineRequest, k: int, seg: Segment,
-              got: tuple[SampledLine, np.ndarray]) -> tuple[SampledLine, np.ndarray]:
-    """A written piece with its accents drawn over its letters, in its own size and slant."""
-    if not seg.accents or not len(got[0].strokes):
-        return got
+def _hand_of(seg: Segment, got: tuple[SampledLine, np.ndarray]) -> tuple[float | None, float] | None:
+    """The x-height (None when too few plain letters show it) and slant a piece was written
+    in, or None for a piece with no ink."""
     line, owner = got
+    if not len(line.strokes):
+        return None
     band = line_band(line.strokes.points, seg.text, owner)
-    x_height = band[1] if band is not None else glyphs.X_HEIGHT
-    slant = hand_features(line.strokes, seg.text).slant_deg
-    offsets, owner = add_accents(line.strokes.offsets, owner, seg.text, seg.accents, x_height, slant,
+    return (band[1] if band is not None else None), hand_features(line.strokes, seg.text).slant_deg
+
+
+def _accented(r: LineRequest, k: int, seg: Segment, got: tuple[SampledLine, np.ndarray],
+              hand: tuple[float | None, float]) -> tuple[SampledLine, np.ndarray]:
+    """A written piece with its accents drawn over its letters, in its own size and slant."""
+    line, owner = got
+    x_height, slant = hand
+    offsets, owner = add_accents(line.strokes.offsets, owner, seg.text, seg.accents,
+                                 glyphs.X_HEIGHT if x_height is None else x_height, slant,
                                  (r.options.seed, r.key, k))
     return replace(line, strokes=Strokes(offsets)), owner
 
 
-def _joined(r: LineRequest, plan: list[Segment],
-            got: list[tuple[SampledLine, np.ndarray] | None]) -> SampledLine:
+def _joined(r: LineRequest, plan: list[Segment], got: list[tuple[SampledLine, np.ndarray] | None],
+            hands: list[tuple[float | None, float] | None]) -> SampledLine:
     """One line from its written pieces and drawn characters, the drawn ones in the size and
-    slant the pieces were written in."""
+    slant the pieces were written in (medians)."""
     if any(seg.drawn for seg in plan):
-        x_height, slant = _hand_size(plan, got)
+        sizes = [h[0] for h in hands if h is not None and h[0] is not None]
+        slants = [h[1] for h in hands if h is not None]
+        x_height = float(np.median(sizes)) if sizes else glyphs.X_HEIGHT
+        slant = float(np.median(slants)) if slants else 0.0
     joined = []
     for k, (seg, g) in enumerate(zip(plan, got, strict=True)):
         if g is None:
@@ -359,18 +375,6 @@ def _joined(r: LineRequest, plan: list[Segment],
     written = [g[0] for g in got if g is not None]
     problems = dict.fromkeys(part.problem for part in written if part.problem)
     return SampledLine(Strokes(offsets), max([part.attempts for part in written], default=1), "; ".join(problems))
-
-
-def _hand_size(plan: list[Segment], got: list[tuple[SampledLine, np.ndarray] | None]) -> tuple[float, float]:
-    """The x-height and slant the written pieces of a line share (medians), for what is drawn."""
-    sizes, slants = [], []
-    for seg, g in zip(plan, got, strict=True):
-        if g is not None and len(g[0].strokes):
-            band = line_band(g[0].strokes.points, seg.text, g[1])
-            if band is not None:
-                sizes.append(band[1])
-            slants.append(hand_features(g[0].strokes, seg.text).slant_deg)
-    return (float(np.median(sizes)) if sizes else glyphs.X_HEIGHT, float(np.median(slants)) if slants else 0.0)
 
 
 def _sample_parts(
