@@ -139,7 +139,7 @@ def add_accents(offsets: np.ndarray, owner: np.ndarray, text: str, marks: tuple[
         for mark in m:  # a letter may take two marks above (Vietnamese has some): stacked
             curved, shapes = MARKS[mark]
             if mark == _CEDILLA:  # hung from the letter's lowest point
-                low = pts[mine][np.argmax(pts[mine][:, 1])]
+                low = pts[ink][np.argmax(pts[ink][:, 1])]
                 ox, oy = float(low[0]), float(low[1])
             elif mark == _OGONEK:  # hung from the right of the letter's foot
                 near_foot = pts[ink & (pts[:, 1] >= foot - 0.3 * x_height)]  # never empty: foot is the ink's

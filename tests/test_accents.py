@@ -143,3 +143,5 @@ def test_a_mark_under_a_letter_whose_foot_the_window_gave_the_next_character():
     for mark in ("\u0328", "\u0327", "\u0326"):
         out, new_owner = add_accents(off, owner, "aaa", ((1, mark),), XH, 0.0, (0, 0, 0))
         assert len(out) > len(off) and np.isfinite(out).all()
+        mark_pts = np.cumsum(out[:, :2], axis=0)[new_owner == 1][3:]
+        assert mark_pts[:, 1].min() > -0.1 * XH  # under the foot, not inside the letter
